@@ -1,0 +1,67 @@
+// Settings of the engine, with their defaults (DESIGN §4–§7).
+//
+// Loaded by the application from, in rising precedence: defaults, a TOML config file, the
+// DSLMODEL_AUTO_* environment variables, command-line flags. Plain values.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dslmodel/metrics.h"
+
+namespace dslmodel {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+struct PolicyConfig {
+  int min_agents = 1;                // never scale below
+  int max_agents = 10;               // never scale above
+  double scale_factor = 1.0;         // multiplies every scale-up step
+  int critical_scale_step = 3;       // agents added when critical with work waiting
+  int degraded_scale_step = 1;       // agents added when degraded with more work than agents
+  int repair_batch = 10;             // items one coordination_improve repairs at most
+  Seconds agent_timeout{60};         // an agent whose heartbeat is older is not active
+  Seconds scale_down_delay{300};     // no scale-down this soon after a scale-up
+  Seconds cooldown{60};              // no scaling this soon after any scaling actuation
+  Seconds max_work_age{86400};       // an item queued longer is given up (dead_<id>.json)
+  Seconds retention{7 * 86400};      // completed/telemetry older are archived by optimize
+  std::int64_t default_max_attempts = 3;  // for items without "max_attempts"
+  int archive_min_files = 100;       // optimize archives only when this many are due
+};
+
+struct GateConfig {
+  double min_confidence = 0.6;       // decisions below are skipped ("low_confidence")
+  int max_decisions = 3;             // per cycle (--max)
+  int max_concurrent_decisions = 5;  // decisions in flight at once
+  bool dry_run = false;              // decide and journal, but never act
+};
+
+// The command-hook actuator: argv run without a shell. Placeholders in any argument:
+// {target_agents} {current_agents} {delta} {decision_id} {coordination_dir}.
+struct ActuatorConfig {
+  std::vector<std::string> scale_command;  // empty: no actuator, scale decisions skipped
+  Seconds timeout{30};
+};
+
+struct StoreConfig {
+  std::size_t max_file_size = 1 << 20;  // larger files are rejected
+};
+
+struct Config {
+  std::string coordination_dir = "coordination";
+  HealthWeights health;
+  PolicyConfig policy;
+  GateConfig gate;
+  ActuatorConfig actuator;
+  StoreConfig store;
+  bool leader_election = false;
+  std::string log_level = "warn";
+  std::map<std::string, std::string> labels;  // constant labels for exported metrics
+};
+
+}  // namespace dslmodel

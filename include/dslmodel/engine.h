@@ -1,0 +1,153 @@
+// AutonomousDecisionEngine: the seed's API for embedders (DESIGN §1, §2).
+//
+//   dslmodel::AutonomousDecisionEngine engine("coordination");
+//   auto metrics = engine.analyze_system_state();           // Result<SystemMetrics>
+//   auto decisions = engine.make_autonomous_decisions(*metrics);
+//   auto report = engine.execute_decisions(decisions, {.max_decisions = 3});
+//
+// analyze → decide are pure over the last snapshot read; execute acts through the store and the
+// actuator and journals every decision the gate sees. Not thread-safe: use one engine from one
+// thread (the loop), or guard it.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dslmodel/actuator.h"
+#include "dslmodel/clock.h"
+#include "dslmodel/config.h"
+#include "dslmodel/decision.h"
+#include "dslmodel/journal.h"
+#include "dslmodel/metrics.h"
+#include "dslmodel/policy.h"
+#include "dslmodel/snapshot.h"
+#include "dslmodel/status.h"
+#include "dslmodel/store.h"
+#include "dslmodel/strategy.h"
+
+namespace dslmodel {
+
+struct ExecuteOptions {
+  int max_decisions = 3;
+  std::optional<double> min_confidence;    // default: the engine's confidence_threshold
+  std::optional<double> force_confidence;  // lowers the bar to this for this call only
+  std::optional<bool> dry_run;             // default: the configured dry_run
+};
+
+struct ExecutedDecision {
+  std::string decision_id;
+  std::string type;
+  std::string result;
+  std::int64_t duration_ms = 0;
+};
+
+struct FailedDecision {
+  std::string decision_id;
+  std::string type;
+  std::string error;
+  std::int64_t duration_ms = 0;
+};
+
+struct SkippedDecision {
+  std::string decision_id;
+  std::string type;
+  std::string reason;
+};
+
+struct ExecutionReport {
+  std::vector<ExecutedDecision> executed;
+  std::vector<FailedDecision> failed;
+  std::vector<SkippedDecision> skipped;
+};
+
+struct CycleResult {
+  SystemMetrics metrics;
+  std::vector<Decision> decisions;
+  ExecutionReport execution;
+  std::vector<RejectedFile> warnings;
+  std::int64_t duration_ms = 0;
+};
+
+// The adapters an engine works through. Any left null gets the default: a DirStore on
+// config.coordination_dir, a FileJournal in its state dir, the system clock, and a command-hook
+// actuator when config.actuator.scale_command is set (else none: scale decisions are skipped).
+struct EngineParts {
+  std::unique_ptr<CoordinationStore> store;
+  std::unique_ptr<Actuator> actuator;
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<Clock> clock;
+};
+
+class AutonomousDecisionEngine {
+ public:
+  explicit AutonomousDecisionEngine(const std::filesystem::path& coordination_dir);
+  AutonomousDecisionEngine(Config config, EngineParts parts = {});
+  AutonomousDecisionEngine(const AutonomousDecisionEngine&) = delete;
+  AutonomousDecisionEngine& operator=(const AutonomousDecisionEngine&) = delete;
+  virtual ~AutonomousDecisionEngine();
+
+  // Reads a snapshot and measures it. Fails when the store cannot be read (e.g. the directory
+  // is missing: kNotFound, "coordination directory not found: <path>").
+  Result<SystemMetrics> analyze_system_state();
+
+  // Decisions for these metrics over the last snapshot read: the built-in policy, then each
+  // registered handler and strategy, normalised (priority order, invariants). Pure.
+  std::vector<Decision> make_autonomous_decisions(const SystemMetrics& metrics);
+
+  // Gates and runs decisions in priority order; journals every one of them.
+  ExecutionReport execute_decisions(const std::vector<Decision>& decisions,
+                                    const ExecuteOptions& options = {});
+
+  // analyze → decide → execute. Fails only when analysis fails.
+  Result<CycleResult> run_cycle(const ExecuteOptions& options = {});
+
+  // Reverses an executed decision by its id through its journaled inverse.
+  Result<std::string> rollback(const std::string& decision_id);
+
+  // Journal records, oldest first.
+  Result<std::vector<JournalEntry>> history() const;
+
+  void add_decision_strategy(std::unique_ptr<DecisionStrategy> strategy);
+  void add_decision_handler(const std::string& type, DecisionHandler handler);
+  void add_decision_executor(const std::string& type, DecisionExecutor executor);
+
+  double confidence_threshold() const { return config_.gate.min_confidence; }
+  void set_confidence_threshold(double c) { config_.gate.min_confidence = c; }
+  int max_concurrent_decisions() const { return config_.gate.max_concurrent_decisions; }
+  void set_max_concurrent_decisions(int n) { config_.gate.max_concurrent_decisions = n; }
+
+  // Leadership: only a leader executes. Set by the loop's LeaderElector; true by default.
+  void set_leader(bool is_leader, std::int64_t epoch);
+  // The persisted remediation switch: when off, the gate skips every decision.
+  void set_remediation_enabled(bool enabled) { remediation_enabled_ = enabled; }
+
+  const Config& config() const { return config_; }
+  const Snapshot& last_snapshot() const { return snapshot_; }
+  const CoordinationStore& store() const { return *parts_.store; }
+  bool has_actuator() const { return parts_.actuator != nullptr; }
+
+ protected:
+  // The health score of a measurement. Override to weigh things differently; the default is
+  // the seed's formula with config().health.
+  virtual double calculate_health_score(const SystemMetrics& metrics) const;
+
+ private:
+  Result<ExecutorResult> run_one(const Decision& d, bool& had_output, std::string& output);
+  DecisionHistory load_history() const;
+
+  Config config_;
+  EngineParts parts_;
+  Snapshot snapshot_;
+  std::vector<std::unique_ptr<DecisionStrategy>> strategies_;
+  std::vector<std::pair<std::string, DecisionHandler>> handlers_;
+  std::map<std::string, DecisionExecutor> executors_;
+  bool is_leader_ = true;
+  std::int64_t epoch_ = 0;
+  bool remediation_enabled_ = true;
+};
+
+}  // namespace dslmodel

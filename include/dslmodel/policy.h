@@ -1,0 +1,76 @@
+// The pure core: measure, decide and gate (DESIGN §2, §4, §5).
+//
+// Every function here is a pure function of its arguments: no I/O, no clock, no globals. The
+// same inputs give the same outputs, so `dsl auto analyze` shows exactly what `execute` would do.
+// Thread-safe: plain functions of values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dslmodel/config.h"
+#include "dslmodel/decision.h"
+#include "dslmodel/metrics.h"
+#include "dslmodel/snapshot.h"
+#include "dslmodel/store.h"
+
+namespace dslmodel {
+
+// What the engine did before, as far as the policy and the gate need it. Built from the journal
+// so that it survives a restart and a failover.
+struct DecisionHistory {
+  std::optional<TimePoint> last_scale_up;    // last executed scale_up
+  std::optional<TimePoint> last_scale_down;  // last executed scale_down
+  std::optional<TimePoint> last_actuation;   // last executed scale_up or scale_down
+  int in_flight = 0;                         // decisions with an intent but no outcome yet
+};
+
+// DESIGN §4: counts and health of a snapshot at `now`, with the health score computed by
+// compute_health_score(weights).
+SystemMetrics measure(const Snapshot& snap, const Config& cfg, TimePoint now);
+
+// True when an agent record counts as active at `now` (status and heartbeat rules of §4).
+bool agent_is_active(const AgentRecord& a, Seconds agent_timeout, TimePoint now);
+
+// The repairs coordination_improve would make now, oldest first, at most cfg.policy.repair_batch.
+std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,
+                                            TimePoint now);
+
+// The compaction and retries optimize would make now.
+std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config& cfg,
+                                             TimePoint now);
+
+// The built-in policy: decisions for this state, highest priority first. Ids are
+// "dec-<unix_ms>-<n>", created_at is now. Honours every invariant of DESIGN §5.
+std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics, const Config& cfg,
+                             const DecisionHistory& history, TimePoint now);
+
+// Orders decisions by priority (higher first, stable) and drops what would break an invariant:
+// a second scale decision in one cycle, a scale target outside [min_agents, max_agents].
+std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg);
+
+// Evidence factor in (0, 1]: 1 - rejected/read, times 0.8 when the snapshot is partial.
+double evidence_factor(const Snapshot& snap);
+
+struct GateInput {
+  double min_confidence = 0.6;  // already lowered by --force-confidence when given
+  int max_decisions = 3;
+  int max_concurrent_decisions = 5;
+  bool dry_run = false;
+  bool is_leader = true;
+  bool has_actuator = false;
+  bool remediation_enabled = true;
+};
+
+struct GateVerdict {
+  bool run = false;
+  std::string reason;  // when !run: low_confidence, max_decisions, max_concurrent, dry_run,
+                       // not_leader, no_actuator, cooldown, scale_down_delay, remediation_disabled
+};
+
+// One verdict per decision, in the order given (which should be priority order).
+std::vector<GateVerdict> gate(const std::vector<Decision>& decisions, const GateInput& in,
+                              const Config& cfg, const DecisionHistory& history, TimePoint now);
+
+}  // namespace dslmodel

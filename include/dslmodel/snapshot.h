@@ -1,0 +1,88 @@
+// Snapshot: what a CoordinationStore read at one moment, as plain values.
+//
+// A snapshot is the only input the pure core (measure, score, decide) looks at besides the
+// configuration, the decision history and the time. It holds compact records, never file
+// handles. Plain data: safe to copy and to read from many threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dslmodel {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// agent_<id>.json
+struct AgentRecord {
+  std::string id;           // from the file name when the file has no "id"
+  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::string status;       // lower-cased; empty when the file has none (counts as active)
+  std::optional<TimePoint> heartbeat;  // "heartbeat" or "last_heartbeat"
+  bool heartbeat_invalid = false;      // present but unparseable: the agent is stale
+  std::optional<std::int64_t> pid;
+  std::string host;
+  std::string current_work;
+};
+
+// work_<id>.json
+struct WorkRecord {
+  std::string id;
+  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::string status;  // lower-cased; empty when the file has none (counts as pending)
+  std::int64_t priority = 0;
+  std::optional<TimePoint> created;
+  std::string claimed_by;
+  std::optional<TimePoint> claimed_at;
+  std::optional<TimePoint> lease_expires;
+  std::int64_t attempts = 0;
+  std::optional<std::int64_t> max_attempts;
+};
+
+// completed_<id>.json
+struct CompletedRecord {
+  std::string id;
+  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::string status;  // lower-cased; empty when the file has none (counts as succeeded)
+  std::optional<TimePoint> finished;
+  // A failed record that carries its payload ("command" or "prompt") and has attempts left
+  // (attempts < max_attempts) can be put back in the queue by `optimize`.
+  bool retryable = false;
+};
+
+// telemetry_<id>.json: one record, or an OTLP/JSON export counting its spans.
+struct TelemetryRecord {
+  std::string id;
+  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::optional<TimePoint> timestamp;
+  std::int64_t count = 1;
+};
+
+// A file that was not counted, and why ("not a JSON object", "symlink", ...).
+struct RejectedFile {
+  std::string name;
+  std::string reason;
+};
+
+// Records that compaction moved under archive/: they keep counting.
+struct ArchivedTotals {
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::int64_t telemetry = 0;
+};
+
+struct Snapshot {
+  std::vector<AgentRecord> agents;
+  std::vector<WorkRecord> work;
+  std::vector<CompletedRecord> completed;
+  std::vector<TelemetryRecord> telemetry;
+  std::vector<RejectedFile> rejected;
+  ArchivedTotals archived;
+  // True when the store could not list everything (a listing error, a time budget).
+  bool partial = false;
+  std::string source;  // the directory or URL it came from, for messages
+};
+
+}  // namespace dslmodel

@@ -1,0 +1,69 @@
+// CoordinationStore: where the swarm's shared state lives (DESIGN §3).
+//
+// The engine reads a whole Snapshot each cycle and changes the world only through apply(), whose
+// every change is atomic per record and returns an inverse that undo() replays. Nothing is ever
+// deleted: given-up work becomes dead_<id>, compacted history moves under archive/.
+// Implementations must be safe to use from one thread at a time; different processes may use the
+// same store concurrently (atomic renames keep every record whole).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dslmodel/snapshot.h"
+#include "dslmodel/status.h"
+
+namespace dslmodel {
+
+enum class RepairOp {
+  kRequeue,     // work item back to pending: claim cleared, attempts += 1
+  kDeadLetter,  // work_<id> → dead_<id>, status "dead" with dead_reason
+  kRetryFailed, // failed completed_<id> → new pending work_<id>; the record moves to archive/retried
+  kArchive,     // completed_/telemetry_ file moves under archive/; keeps counting in totals
+};
+
+// "requeue", "dead_letter", "retry_failed", "archive".
+std::string to_string(RepairOp op);
+
+struct RepairAction {
+  RepairOp op = RepairOp::kRequeue;
+  std::string file;               // e.g. "work_7.json"
+  std::string expect_claimed_by;  // kRequeue: applied only while the item is still claimed by it
+  std::string reason;             // stable code, e.g. "orphaned_claim", "lease_expired"
+};
+
+struct RepairOutcome {
+  int applied = 0;
+  int skipped = 0;                         // the record changed or vanished since the snapshot
+  std::vector<std::string> notes;          // one line per skipped or failed action
+  nlohmann::json inverse = nlohmann::json::array();  // for undo(); one element per applied action
+};
+
+class CoordinationStore {
+ public:
+  CoordinationStore() = default;
+  CoordinationStore(const CoordinationStore&) = delete;
+  CoordinationStore& operator=(const CoordinationStore&) = delete;
+  virtual ~CoordinationStore() = default;
+
+  // Reads every record. Unreadable or invalid records are listed in Snapshot::rejected, never
+  // fatal. Fails (kNotFound, kIo) only when the store itself cannot be read.
+  virtual Result<Snapshot> snapshot() = 0;
+
+  // Applies each action atomically; an action whose precondition no longer holds is skipped.
+  // Fails only when the store cannot be written at all; partial progress is in the outcome.
+  virtual Result<RepairOutcome> apply(const std::vector<RepairAction>& actions) = 0;
+
+  // Replays an inverse returned by apply(), newest change first. Idempotent.
+  virtual Status undo(const nlohmann::json& inverse) = 0;
+
+  // Where the engine keeps its private state for this store (journal, settings): a directory.
+  virtual std::string state_dir() const = 0;
+
+  // For messages: the directory or URL.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace dslmodel

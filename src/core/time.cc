@@ -1,0 +1,106 @@
+#include "dslmodel/time.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+namespace dslmodel {
+namespace {
+
+// Reads exactly n digits at s[pos]; advances pos.
+bool read_digits(std::string_view s, std::size_t& pos, int n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::optional<TimePoint> parse_iso8601(std::string_view s) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!read_digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-' ||
+      !read_digits(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '-' ||
+      !read_digits(s, pos, 2, d)) {
+    return std::nullopt;
+  }
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  std::int64_t micros = 0;
+  int offset_minutes = 0;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return std::nullopt;
+    ++pos;
+    if (!read_digits(s, pos, 2, h) || pos >= s.size() || s[pos++] != ':' ||
+        !read_digits(s, pos, 2, mi)) {
+      return std::nullopt;
+    }
+    if (pos < s.size() && s[pos] == ':') {
+      ++pos;
+      if (!read_digits(s, pos, 2, sec)) return std::nullopt;
+      if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+        ++pos;
+        std::int64_t scale = 100000;
+        std::size_t digits = 0;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+          if (scale > 0) {
+            micros += (s[pos] - '0') * scale;
+            scale /= 10;
+          }
+          ++pos;
+          ++digits;
+        }
+        if (digits == 0) return std::nullopt;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    if (pos < s.size()) {
+      char z = s[pos];
+      if (z == 'Z' || z == 'z') {
+        ++pos;
+      } else if (z == '+' || z == '-') {
+        ++pos;
+        int oh = 0, om = 0;
+        if (!read_digits(s, pos, 2, oh)) return std::nullopt;
+        if (pos < s.size() && s[pos] == ':') ++pos;
+        if (pos < s.size() && !read_digits(s, pos, 2, om)) return std::nullopt;
+        if (oh > 23 || om > 59) return std::nullopt;
+        offset_minutes = (oh * 60 + om) * (z == '+' ? 1 : -1);
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (pos != s.size()) return std::nullopt;
+  }
+  auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} -
+            minutes{offset_minutes};
+  return time_point_cast<system_clock::duration>(tp);
+}
+
+std::string format_iso8601(TimePoint t) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto days = floor<std::chrono::days>(ms);
+  year_month_day ymd{days};
+  hh_mm_ss<milliseconds> tod{ms - days};
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
+                     tod.subseconds().count());
+}
+
+std::int64_t unix_millis(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace dslmodel
