@@ -136,7 +136,7 @@ class AutonomousDecisionEngine {
   virtual double calculate_health_score(const SystemMetrics& metrics) const;
 
  private:
-  Result<ExecutorResult> run_one(const Decision& d, bool& had_output, std::string& output);
+  Result<ExecutorResult> run_one(const Decision& d, std::string& output);
   DecisionHistory load_history() const;
 
   Config config_;

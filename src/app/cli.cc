@@ -1,1 +1,151 @@
-// (being written)
+#include "app/cli.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.h"
+#include "app/config_loader.h"
+
+namespace dslmodel::app {
+namespace {
+
+struct Globals {
+  bool json = false;
+  bool verbose = false;
+  std::string coord_dir;
+  std::string config_file;
+};
+
+struct Parsed {
+  AnalyzeArgs analyze;
+  ExecuteArgs execute;
+  LoopArgs loop;
+  HistoryArgs history;
+  std::string rollback_id;
+};
+
+CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* c = parent.add_subcommand(name, help);
+  c->fallthrough();
+  return c;
+}
+
+void add_execute_flags(CLI::App* c, ExecuteArgs& a) {
+  c->add_option("--max", a.max, "Execute at most N decisions per cycle")
+      ->default_val(3)
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--min-confidence", a.min_confidence,
+                "Skip decisions whose confidence is below C (default 0.6)")
+      ->check(CLI::Range(0.0, 1.0));
+  c->add_option("--force-confidence", a.force_confidence,
+                "Lower the confidence bar to C for this run only (emergency use)")
+      ->check(CLI::Range(0.0, 1.0));
+  c->add_flag("--dry-run", a.dry_run, "Decide and journal, but change nothing");
+}
+
+void build(CLI::App& app, Globals& g, Parsed& p) {
+  app.add_flag("--json", g.json, "Print one JSON envelope instead of human output");
+  app.add_option("-c,--coord-dir", g.coord_dir,
+                 "Coordination directory (default $DSLMODEL_COORDINATION_DIR, else ./coordination)");
+  app.add_option("--config", g.config_file, "TOML config file (default $DSLMODEL_CONFIG)");
+  app.add_flag("-v,--verbose", g.verbose, "Explain each decision: inputs, rule, gate");
+  app.set_version_flag("--version", "dsl 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  CLI::App* aut = add_command(app, "auto", "Autonomous operations: observe, decide, act");
+  aut->require_subcommand(1);
+  add_command(*aut, "status", "Show health, agents, queue and recent decisions");
+  CLI::App* an = add_command(*aut, "analyze", "Show the decisions the engine would make now");
+  an->add_option("--format", p.analyze.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::App* ex = add_command(*aut, "execute", "Decide, then carry out what passes the gate");
+  add_execute_flags(ex, p.execute);
+  ex->add_option("--format", p.execute.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::App* lp = add_command(*aut, "loop", "Run a cycle every interval until SIGINT/SIGTERM");
+  lp->add_option("--interval", p.loop.interval_s, "Seconds between cycles (default 30)")
+      ->check(CLI::Range(0.0, 86400.0));
+  lp->add_option("--max-cycles", p.loop.max_cycles, "Stop after N cycles; 0 runs until a signal")
+      ->check(CLI::NonNegativeNumber);
+  add_execute_flags(lp, p.loop.execute);
+  CLI::App* hi = add_command(*aut, "history", "List journaled decisions, oldest first");
+  hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)");
+  CLI::App* rb = add_command(*aut, "rollback", "Reverse an executed decision by its id");
+  rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();
+}
+
+// defaults < config file < environment < flags.
+Status load_config(const Globals& g, const EnvLookup& env, Config& config) {
+  std::string file = g.config_file;
+  if (file.empty()) file = env("DSLMODEL_CONFIG").value_or("");
+  if (!file.empty()) {
+    if (Status s = apply_config_file(file, config); !s.ok()) {
+      return {ErrorCode::kInvalidArgument, s.message()};
+    }
+  }
+  if (Status s = apply_environment(env, config); !s.ok()) return s;
+  if (!g.coord_dir.empty()) config.coordination_dir = g.coord_dir;
+  return validate_config(config);
+}
+
+Style make_style() {
+  Style s;
+  s.color = isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;  // NOLINT
+  return s;
+}
+
+int dispatch(const CLI::App& app, const Context& ctx, const Parsed& p) {
+  const CLI::App* aut = app.get_subcommand("auto");
+  if (aut->got_subcommand("status")) return run_status(ctx);
+  if (aut->got_subcommand("analyze")) return run_analyze(ctx, p.analyze);
+  if (aut->got_subcommand("execute")) return run_execute(ctx, p.execute);
+  if (aut->got_subcommand("loop")) return run_loop(ctx, p.loop);
+  if (aut->got_subcommand("history")) return run_history(ctx, p.history);
+  if (aut->got_subcommand("rollback")) return run_rollback(ctx, p.rollback_id);
+  return kExitUsage;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "dsl: a self-managing controller for a swarm of worker agents.\n"
+      "It reads the swarm's coordination directory, scores health, decides what to do, acts,\n"
+      "and journals every decision with a way to undo it.",
+      "dsl"};
+  Globals g;
+  Parsed p;
+  build(app, g, p);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kExitUsage;
+  }
+
+  Context ctx;
+  ctx.json = g.json;
+  ctx.verbose = g.verbose;
+  ctx.style = make_style();
+  ctx.out = &std::cout;
+  ctx.err = &std::cerr;
+  if (Status s = load_config(g, process_env(), ctx.config); !s.ok()) {
+    return fail(ctx, "config", kExitUsage, s.message());
+  }
+  spdlog::set_level(spdlog::level::from_str(g.verbose ? "info" : ctx.config.log_level));
+  return dispatch(app, ctx, p);
+}
+
+}  // namespace dslmodel::app

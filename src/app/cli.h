@@ -1,2 +1,9 @@
+// The dsl command line (DESIGN §7): parses flags, loads the configuration, dispatches.
 #pragma once
-namespace dslmodel::app { int run_cli(int argc, char** argv); }
+
+namespace dslmodel::app {
+
+// Runs dsl with these arguments; returns the process exit code (0, 1 or 2).
+int run_cli(int argc, char** argv);
+
+}  // namespace dslmodel::app

@@ -1,1 +1,142 @@
-// (being written)
+#include "app/commands.h"
+
+#include <ostream>
+
+#include "dslmodel/engine.h"
+#include "journal/history.h"
+
+namespace dslmodel::app {
+namespace {
+
+int exit_code_for(const Status& s) {
+  return s.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+void print_json(const Context& ctx, const nlohmann::json& j) { *ctx.out << j.dump(2) << "\n"; }
+
+std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine, std::size_t n) {
+  auto all = engine.history();
+  if (!all.ok()) return {};
+  return journal::recent_decisions(*all, n);
+}
+
+}  // namespace
+
+int fail(const Context& ctx, const std::string& command, int code, const std::string& message) {
+  if (ctx.json) {
+    print_json(ctx, envelope(command, false, nlohmann::json::object(), {message}, {},
+                             std::chrono::system_clock::now()));
+  }
+  *ctx.err << "dsl: " << message << "\n";
+  return code;
+}
+
+ExecuteOptions to_execute_options(const ExecuteArgs& args) {
+  ExecuteOptions o;
+  o.max_decisions = args.max;
+  o.min_confidence = args.min_confidence;
+  o.force_confidence = args.force_confidence;
+  if (args.dry_run) o.dry_run = true;
+  return o;
+}
+
+int run_status(const Context& ctx) {
+  AutonomousDecisionEngine engine(ctx.config);
+  auto m = engine.analyze_system_state();
+  if (!m.ok()) return fail(ctx, "auto-status", exit_code_for(m.status()), m.status().message());
+  const auto warnings = warnings_of(engine.last_snapshot().rejected);
+  const auto recent = recent_entries(engine, 10);
+  if (ctx.json) {
+    nlohmann::json status = metrics_json(*m);
+    status["dry_run"] = ctx.config.gate.dry_run;
+    nlohmann::json recent_json = nlohmann::json::array();
+    for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
+    nlohmann::json data = {{"coordination_dir", ctx.config.coordination_dir},
+                           {"status", status},
+                           {"health_state", to_string(m->health_state)},
+                           {"recent_decisions", recent_json}};
+    print_json(ctx, envelope("auto-status", true, data, {}, warnings,
+                             std::chrono::system_clock::now()));
+  } else {
+    *ctx.out << render_status(ctx.config.coordination_dir, *m, recent, warnings, ctx.style);
+  }
+  return kExitOk;
+}
+
+int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
+  AutonomousDecisionEngine engine(ctx.config);
+  auto m = engine.analyze_system_state();
+  if (!m.ok()) return fail(ctx, "auto-analyze", exit_code_for(m.status()), m.status().message());
+  const auto decisions = engine.make_autonomous_decisions(*m);
+  const auto warnings = warnings_of(engine.last_snapshot().rejected);
+  nlohmann::json data = {{"metrics", metrics_json(*m)}, {"decisions", decisions_json(decisions)}};
+  if (ctx.json) {
+    print_json(ctx, envelope("auto-analyze", true, data, {}, warnings,
+                             std::chrono::system_clock::now()));
+  } else if (args.format == "json") {
+    print_json(ctx, data);
+  } else {
+    *ctx.out << render_status(ctx.config.coordination_dir, *m, {}, warnings, ctx.style);
+    *ctx.out << render_decisions(decisions, ctx.verbose, ctx.style);
+  }
+  return kExitOk;
+}
+
+int run_execute(const Context& ctx, const ExecuteArgs& args) {
+  AutonomousDecisionEngine engine(ctx.config);
+  auto cycle = engine.run_cycle(to_execute_options(args));
+  if (!cycle.ok()) {
+    return fail(ctx, "auto-execute", exit_code_for(cycle.status()), cycle.status().message());
+  }
+  const bool failed = !cycle->execution.failed.empty();
+  nlohmann::json data = execution_json(cycle->execution);
+  if (ctx.json) {
+    std::vector<std::string> errors;
+    for (const auto& f : cycle->execution.failed) errors.push_back(f.decision_id + ": " + f.error);
+    print_json(ctx, envelope("auto-execute", !failed, data, errors, warnings_of(cycle->warnings),
+                             std::chrono::system_clock::now()));
+  } else if (args.format == "json") {
+    print_json(ctx, data);
+  } else {
+    *ctx.out << render_execution(cycle->decisions, cycle->execution, ctx.verbose, ctx.style);
+  }
+  return failed ? kExitFailure : kExitOk;
+}
+
+int run_history(const Context& ctx, const HistoryArgs& args) {
+  AutonomousDecisionEngine engine(ctx.config);
+  auto all = engine.history();
+  if (!all.ok()) return fail(ctx, "auto-history", kExitFailure, all.status().message());
+  std::vector<JournalEntry> entries = *all;
+  if (entries.size() > args.limit) {
+    entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(args.limit));
+  }
+  if (ctx.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : entries) list.push_back(journal_entry_json(e));
+    print_json(ctx, envelope("auto-history", true, {{"entries", list}}, {}, {},
+                             std::chrono::system_clock::now()));
+  } else {
+    *ctx.out << render_history(entries, ctx.style);
+  }
+  return kExitOk;
+}
+
+int run_rollback(const Context& ctx, const std::string& decision_id) {
+  AutonomousDecisionEngine engine(ctx.config);
+  auto r = engine.rollback(decision_id);
+  if (!r.ok()) {
+    const int code = r.status().code() == ErrorCode::kNotFound ? kExitUsage : kExitFailure;
+    return fail(ctx, "auto-rollback", code, r.status().message());
+  }
+  if (ctx.json) {
+    print_json(ctx, envelope("auto-rollback", true,
+                             {{"decision_id", decision_id}, {"result", *r}}, {}, {},
+                             std::chrono::system_clock::now()));
+  } else {
+    *ctx.out << "rolled back " << decision_id << ": " << *r << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace dslmodel::app

@@ -1,1 +1,296 @@
-// (being written)
+#include "dslmodel/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "actuate/command_actuator.h"
+#include "dslmodel/time.h"
+#include "journal/file_journal.h"
+#include "journal/history.h"
+#include "store/dir_store.h"
+
+namespace dslmodel {
+namespace {
+
+bool is_scale(const std::string& type) {
+  return type == decision_type::kScaleUp || type == decision_type::kScaleDown;
+}
+
+bool is_repair(const std::string& type) {
+  return type == decision_type::kCoordinationImprove || type == decision_type::kOptimize;
+}
+
+bool is_builtin(const std::string& type) { return is_scale(type) || is_repair(type); }
+
+std::optional<RepairOp> repair_op_from_string(std::string_view s) {
+  for (RepairOp op :
+       {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed, RepairOp::kArchive}) {
+    if (to_string(op) == s) return op;
+  }
+  return std::nullopt;
+}
+
+// The RepairActions a coordination_improve / optimize decision carries in parameters.actions.
+std::vector<RepairAction> actions_of(const Decision& d) {
+  std::vector<RepairAction> out;
+  auto it = d.parameters.find("actions");
+  if (it == d.parameters.end() || !it->is_array()) return out;
+  for (const auto& a : *it) {
+    if (!a.is_object()) continue;
+    auto op = repair_op_from_string(a.value("op", ""));
+    if (!op) continue;
+    out.push_back(RepairAction{*op, a.value("file", ""), a.value("expect_claimed_by", ""),
+                               a.value("reason", "")});
+  }
+  return out;
+}
+
+std::string describe_outcome(const RepairOutcome& o) {
+  std::string s = fmt::format("applied {} change{}", o.applied, o.applied == 1 ? "" : "s");
+  if (o.skipped > 0) s += fmt::format(", skipped {} (state changed)", o.skipped);
+  return s;
+}
+
+int int_param(const Decision& d, const char* key) {
+  auto it = d.parameters.find(key);
+  if (it == d.parameters.end() || !it->is_number()) return 0;
+  return it->get<int>();
+}
+
+}  // namespace
+
+AutonomousDecisionEngine::AutonomousDecisionEngine(const std::filesystem::path& coordination_dir)
+    : AutonomousDecisionEngine([&] {
+        Config c;
+        c.coordination_dir = coordination_dir.string();
+        return c;
+      }()) {}
+
+AutonomousDecisionEngine::AutonomousDecisionEngine(Config config, EngineParts parts)
+    : config_(std::move(config)), parts_(std::move(parts)) {
+  if (!parts_.store) {
+    parts_.store = std::make_unique<store::DirStore>(config_.coordination_dir, config_.store);
+  }
+  if (!parts_.journal) {
+    parts_.journal = std::make_unique<journal::FileJournal>(
+        std::filesystem::path(parts_.store->state_dir()) / "journal.jsonl");
+  }
+  if (!parts_.clock) parts_.clock = std::make_unique<SystemClock>();
+  if (!parts_.actuator && !config_.actuator.scale_command.empty()) {
+    auto made = actuate::CommandActuator::create(config_.actuator, config_.coordination_dir);
+    if (made.ok()) parts_.actuator = std::move(made).value();
+  }
+}
+
+AutonomousDecisionEngine::~AutonomousDecisionEngine() = default;
+
+Result<SystemMetrics> AutonomousDecisionEngine::analyze_system_state() {
+  Result<Snapshot> snap = parts_.store->snapshot();
+  if (!snap.ok()) return snap.status();
+  snapshot_ = std::move(snap).value();
+  SystemMetrics m = measure(snapshot_, config_, parts_.clock->now());
+  m.health_score = calculate_health_score(m);
+  m.health_state = classify_health(m.health_score);
+  return m;
+}
+
+double AutonomousDecisionEngine::calculate_health_score(const SystemMetrics& metrics) const {
+  return compute_health_score(metrics, config_.health);
+}
+
+DecisionHistory AutonomousDecisionEngine::load_history() const {
+  auto entries = parts_.journal->read_all();
+  if (!entries.ok()) return {};
+  return journal::history_from_journal(*entries);
+}
+
+std::vector<Decision> AutonomousDecisionEngine::make_autonomous_decisions(
+    const SystemMetrics& metrics) {
+  const TimePoint now = parts_.clock->now();
+  std::vector<Decision> ds = decide(snapshot_, metrics, config_, load_history(), now);
+  auto add = [&](Decision d) {
+    if (d.id.empty()) d.id = fmt::format("dec-{}-{}", unix_millis(now), ds.size() + 1);
+    if (d.created_at == TimePoint{}) d.created_at = now;
+    ds.push_back(std::move(d));
+  };
+  for (const auto& [type, handler] : handlers_) {
+    if (auto d = handler(metrics)) {
+      if (d->type.empty()) d->type = type;
+      add(std::move(*d));
+    }
+  }
+  for (const auto& s : strategies_) {
+    if (auto d = s->evaluate(metrics, ds)) add(std::move(*d));
+  }
+  return normalize_decisions(std::move(ds), config_);
+}
+
+void AutonomousDecisionEngine::add_decision_strategy(std::unique_ptr<DecisionStrategy> strategy) {
+  strategies_.push_back(std::move(strategy));
+}
+
+void AutonomousDecisionEngine::add_decision_handler(const std::string& type,
+                                                    DecisionHandler handler) {
+  handlers_.emplace_back(type, std::move(handler));
+}
+
+void AutonomousDecisionEngine::add_decision_executor(const std::string& type,
+                                                     DecisionExecutor executor) {
+  executors_[type] = std::move(executor);
+}
+
+void AutonomousDecisionEngine::set_leader(bool is_leader, std::int64_t epoch) {
+  is_leader_ = is_leader;
+  epoch_ = epoch;
+}
+
+Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std::string& output) {
+  if (is_scale(d.type)) {
+    if (!parts_.actuator) return Status(ErrorCode::kUnavailable, "no actuator configured");
+    ScaleRequest req{int_param(d, "current_agents"), int_param(d, "target_agents"), d.id};
+    auto r = parts_.actuator->scale(req);
+    if (!r.ok()) return r.status();
+    output = r->output;
+    return ExecutorResult{r->summary, nlohmann::json{{"actuator", r->inverse}}};
+  }
+  if (is_repair(d.type)) {
+    auto r = parts_.store->apply(actions_of(d));
+    if (!r.ok()) return r.status();
+    output = fmt::format("{}", fmt::join(r->notes, "\n"));
+    return ExecutorResult{describe_outcome(*r), nlohmann::json{{"store", r->inverse}}};
+  }
+  auto it = executors_.find(d.type);
+  if (it == executors_.end()) {
+    return Status(ErrorCode::kInvalidArgument, "no executor for decision type " + d.type);
+  }
+  return it->second(d);
+}
+
+ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<Decision>& decisions,
+                                                            const ExecuteOptions& options) {
+  const TimePoint now = parts_.clock->now();
+  const DecisionHistory history = load_history();
+  GateInput in;
+  in.min_confidence = options.min_confidence.value_or(config_.gate.min_confidence);
+  if (options.force_confidence) in.min_confidence = std::min(in.min_confidence, *options.force_confidence);
+  in.max_decisions = options.max_decisions;
+  in.max_concurrent_decisions = config_.gate.max_concurrent_decisions;
+  in.dry_run = options.dry_run.value_or(config_.gate.dry_run);
+  in.is_leader = is_leader_;
+  in.has_actuator = parts_.actuator != nullptr;
+  in.remediation_enabled = remediation_enabled_;
+  const std::vector<GateVerdict> verdicts = gate(decisions, in, config_, history, now);
+
+  ExecutionReport report;
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const Decision& d = decisions[i];
+    JournalEntry e;
+    e.at = parts_.clock->now();
+    e.decision = d;
+    e.epoch = epoch_;
+    std::string skip = verdicts[i].run ? "" : verdicts[i].reason;
+    if (skip.empty() && !is_builtin(d.type) && !executors_.contains(d.type)) skip = "no_executor";
+    if (!skip.empty()) {
+      e.outcome = Outcome::kSkipped;
+      e.reason = skip;
+      (void)parts_.journal->append(e);
+      report.skipped.push_back({d.id, d.type, skip});
+      continue;
+    }
+    e.outcome = Outcome::kIntent;
+    if (auto s = parts_.journal->append(e); !s.ok()) {
+      report.failed.push_back({d.id, d.type, "journal unavailable: " + s.status().message(), 0});
+      continue;
+    }
+    const auto start = parts_.clock->steady_now();
+    std::string output;
+    Result<ExecutorResult> r = run_one(d, output);
+    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        parts_.clock->steady_now() - start)
+                        .count();
+    e.at = parts_.clock->now();
+    e.output = output;
+    if (r.ok()) {
+      e.outcome = Outcome::kExecuted;
+      e.result = r->result;
+      e.inverse = r->inverse;
+      report.executed.push_back({d.id, d.type, r->result, e.duration_ms});
+    } else {
+      e.outcome = Outcome::kFailed;
+      e.reason = r.status().message();
+      report.failed.push_back({d.id, d.type, e.reason, e.duration_ms});
+    }
+    if (auto s = parts_.journal->append(e); !s.ok() && r.ok()) {
+      report.executed.back().result += " (journal write failed: " + s.status().message() + ")";
+    }
+  }
+  return report;
+}
+
+Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& options) {
+  const auto start = parts_.clock->steady_now();
+  auto m = analyze_system_state();
+  if (!m.ok()) return m.status();
+  CycleResult c;
+  c.metrics = *m;
+  c.decisions = make_autonomous_decisions(c.metrics);
+  c.execution = execute_decisions(c.decisions, options);
+  c.warnings = snapshot_.rejected;
+  c.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      parts_.clock->steady_now() - start)
+                      .count();
+  return c;
+}
+
+Result<std::vector<JournalEntry>> AutonomousDecisionEngine::history() const {
+  return parts_.journal->read_all();
+}
+
+Result<std::string> AutonomousDecisionEngine::rollback(const std::string& decision_id) {
+  auto entries = parts_.journal->read_all();
+  if (!entries.ok()) return entries.status();
+  auto executed = journal::find_executed(*entries, decision_id);
+  if (!executed) {
+    return Status(ErrorCode::kNotFound, "no executed decision with id " + decision_id);
+  }
+  if (journal::is_rolled_back(*entries, decision_id)) {
+    return Status(ErrorCode::kConflict, "decision " + decision_id + " was already rolled back");
+  }
+  const nlohmann::json& inv = executed->inverse;
+  const auto start = parts_.clock->steady_now();
+  JournalEntry e;
+  e.decision = executed->decision;
+  e.epoch = epoch_;
+  Status status = Status::Ok();
+  std::string what;
+  if (inv.contains("store")) {
+    status = parts_.store->undo(inv["store"]);
+    what = fmt::format("restored {} record change(s)", inv["store"].size());
+  } else if (inv.contains("actuator")) {
+    if (!parts_.actuator) {
+      status = Status(ErrorCode::kUnavailable, "no actuator configured to reverse a scaling");
+    } else if (auto r = parts_.actuator->undo(inv["actuator"]); r.ok()) {
+      what = r->summary;
+      e.output = r->output;
+    } else {
+      status = r.status();
+    }
+  } else {
+    status = Status(ErrorCode::kInvalidArgument, "decision " + decision_id + " has no inverse");
+  }
+  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      parts_.clock->steady_now() - start)
+                      .count();
+  e.at = parts_.clock->now();
+  e.outcome = status.ok() ? Outcome::kRolledBack : Outcome::kRollbackFailed;
+  e.result = what;
+  e.reason = status.ok() ? "" : status.message();
+  if (auto s = parts_.journal->append(e); !s.ok()) return s.status();
+  if (!status.ok()) return status;
+  return what;
+}
+
+}  // namespace dslmodel

@@ -1,1 +1,61 @@
-// (being written)
+// gate(): which decisions may run this cycle, and why the others may not (DESIGN §5).
+#include <optional>
+
+#include "dslmodel/policy.h"
+
+namespace dslmodel {
+namespace {
+
+bool within(const std::optional<TimePoint>& since, Seconds window, TimePoint now) {
+  return since && now - *since < window;
+}
+
+bool is_scale(const Decision& d) {
+  return d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown;
+}
+
+// What the gate knows while it walks one cycle's decisions.
+struct GateState {
+  int passed = 0;                           // decisions that run (dry-run: would run)
+  std::optional<TimePoint> last_actuation;  // history's, or now once a scale decision passed
+};
+
+// The first failing check, in the order of DESIGN §5; empty when the decision may run.
+std::string first_block(const Decision& d, const GateInput& in, const PolicyConfig& p,
+                        const DecisionHistory& h, const GateState& st, TimePoint now) {
+  if (!in.remediation_enabled) return "remediation_disabled";
+  if (!in.is_leader) return "not_leader";
+  if (!(d.confidence >= in.min_confidence)) return "low_confidence";  // NaN fails too
+  if (is_scale(d)) {
+    if (!in.has_actuator) return "no_actuator";
+    if (d.type == decision_type::kScaleDown && within(h.last_scale_up, p.scale_down_delay, now)) {
+      return "scale_down_delay";
+    }
+    if (within(st.last_actuation, p.cooldown, now)) return "cooldown";
+  }
+  if (h.in_flight + st.passed >= in.max_concurrent_decisions) return "max_concurrent";
+  if (st.passed >= in.max_decisions) return "max_decisions";
+  return {};
+}
+
+}  // namespace
+
+std::vector<GateVerdict> gate(const std::vector<Decision>& decisions, const GateInput& in,
+                              const Config& cfg, const DecisionHistory& history, TimePoint now) {
+  std::vector<GateVerdict> out;
+  out.reserve(decisions.size());
+  GateState st{.passed = 0, .last_actuation = history.last_actuation};
+  for (const Decision& d : decisions) {
+    std::string reason = first_block(d, in, cfg.policy, history, st, now);
+    if (reason.empty()) {
+      // Dry-run decisions count toward the limits too, so dry-run shows what a live run does.
+      ++st.passed;
+      if (is_scale(d)) st.last_actuation = now;
+      if (in.dry_run) reason = "dry_run";
+    }
+    out.push_back({.run = reason.empty(), .reason = std::move(reason)});
+  }
+  return out;
+}
+
+}  // namespace dslmodel

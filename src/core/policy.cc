@@ -1,1 +1,277 @@
-// (being written)
+// The built-in decision policy (DESIGN §5; rules and confidence model in docs/policy.md).
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/rules.h"
+#include "dslmodel/policy.h"
+#include "dslmodel/time.h"
+
+namespace dslmodel {
+namespace {
+
+constexpr double kBelowMinConfidence = 0.95;
+constexpr double kAboveMaxConfidence = 0.95;
+constexpr double kCriticalConfidence = 0.9;
+constexpr double kDegradedConfidence = 0.75;
+constexpr double kOverProvisionedConfidence = 0.85;
+constexpr double kIdleConfidence = 0.7;
+constexpr double kRepairClearConfidence = 0.95;
+constexpr double kRepairUnclearConfidence = 0.8;
+constexpr double kOptimizeConfidence = 0.75;
+
+constexpr int kScaleBoundsPriority = 10;
+constexpr int kCriticalPriority = 10;
+constexpr int kDegradedPriority = 7;
+constexpr int kOverProvisionedPriority = 6;
+constexpr int kIdlePriority = 4;
+constexpr int kRepairPriority = 8;
+constexpr int kOptimizePriority = 3;
+
+double clamp01(double v) { return v >= 0.0 ? std::min(v, 1.0) : 0.0; }  // NaN -> 0
+
+bool is_scale(const Decision& d) {
+  return d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown;
+}
+
+// [lo, hi] from the config; hi is raised to lo when the config inverts them.
+std::int64_t clamp_agents(std::int64_t n, const PolicyConfig& p) {
+  const std::int64_t lo = std::max(0, p.min_agents);
+  const std::int64_t hi = std::max<std::int64_t>(lo, p.max_agents);
+  return std::clamp(n, lo, hi);
+}
+
+// round(step x factor), at least 1 (also for a zero, negative or NaN factor), at most 1e6.
+std::int64_t scaled_step(int step, double factor) {
+  const double x = static_cast<double>(step) * factor;
+  if (!(x >= 1.0)) return 1;
+  return std::llround(std::min(x, 1e6));
+}
+
+std::string plural(std::int64_t n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
+// A proposed scale rule, before clamping.
+struct ScaleRule {
+  std::string_view reason;
+  bool up = true;
+  int priority = 0;
+  double confidence = 0.0;
+  std::int64_t target = 0;
+  std::string why;  // the trigger, in words
+};
+
+std::string health_words(const SystemMetrics& m) {
+  return fmt::format("health {:.3f} ({})", m.health_score, to_string(m.health_state));
+}
+
+// Every scale rule that applies, in rule order (the first that moves the count wins).
+std::vector<ScaleRule> scale_rules(const SystemMetrics& m, const Config& cfg) {
+  const PolicyConfig& p = cfg.policy;
+  const std::int64_t s = m.active_agents;
+  const std::int64_t q = m.work_queue_size;
+  const std::string agents = plural(s, "active agent");
+  std::vector<ScaleRule> rules;
+  if (s < p.min_agents) {
+    rules.push_back({"below_min_agents", true, kScaleBoundsPriority, kBelowMinConfidence,
+                     p.min_agents,
+                     fmt::format("{}: {} below min_agents {}", health_words(m), agents,
+                                 p.min_agents)});
+  }
+  if (s > p.max_agents) {
+    rules.push_back({"above_max_agents", false, kScaleBoundsPriority, kAboveMaxConfidence,
+                     p.max_agents,
+                     fmt::format("{}: {} above max_agents {}", health_words(m), agents,
+                                 p.max_agents)});
+  }
+  const std::string load = fmt::format("{} with {} waiting and {}", health_words(m),
+                                       plural(q, "item"), agents);
+  if (m.health_state == HealthState::kCritical && q > 0) {
+    rules.push_back({"critical_backlog", true, kCriticalPriority, kCriticalConfidence,
+                     s + scaled_step(p.critical_scale_step, p.scale_factor), load});
+  }
+  if (m.health_state == HealthState::kDegraded && q > s) {
+    rules.push_back({"degraded_backlog", true, kDegradedPriority, kDegradedConfidence,
+                     s + scaled_step(p.degraded_scale_step, p.scale_factor), load});
+  }
+  const auto saturation = std::llround(cfg.health.agent_saturation);
+  if (m.health_state == HealthState::kOptimal && q == 0 &&
+      static_cast<double>(s) > cfg.health.agent_saturation) {
+    rules.push_back({"over_provisioned", false, kOverProvisionedPriority,
+                     kOverProvisionedConfidence,
+                     std::max<std::int64_t>(p.min_agents, saturation), load});
+  }
+  if (q == 0 && m.in_progress == 0 && s > p.min_agents) {
+    rules.push_back({"idle_capacity", false, kIdlePriority, kIdleConfidence, p.min_agents,
+                     fmt::format("{} with no work waiting or running and {}", health_words(m),
+                                 agents)});
+  }
+  return rules;
+}
+
+Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics& m) {
+  const std::int64_t s = m.active_agents;
+  Decision d;
+  d.type = std::string(r.up ? decision_type::kScaleUp : decision_type::kScaleDown);
+  d.priority = r.priority;
+  d.confidence = r.confidence;
+  d.reason = std::string(r.reason);
+  d.rationale = fmt::format("{}: {} ({} \u2192 {})", r.why,
+                            r.up ? "add " + plural(target - s, "agent")
+                                 : "remove " + plural(s - target, "agent"),
+                            s, target);
+  d.parameters = {{"current_agents", s},      {"target_agents", target},
+                  {"delta", target - s},      {"work_queue_size", m.work_queue_size},
+                  {"health_score", m.health_score}};
+  return d;
+}
+
+// At most one scale decision: the first rule whose clamped target moves the count its way.
+std::optional<Decision> scale_decision(const SystemMetrics& m, const Config& cfg) {
+  for (const ScaleRule& r : scale_rules(m, cfg)) {
+    const std::int64_t target = clamp_agents(r.target, cfg.policy);
+    if (r.up ? target > m.active_agents : target < m.active_agents) return make_scale(r, target, m);
+  }
+  return std::nullopt;
+}
+
+nlohmann::json actions_json(const std::vector<RepairAction>& actions) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const RepairAction& a : actions) {
+    out.push_back({{"op", to_string(a.op)},
+                   {"file", a.file},
+                   {"reason", a.reason},
+                   {"expect_claimed_by", a.expect_claimed_by}});
+  }
+  return out;
+}
+
+std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetrics& m,
+                                        const Config& cfg, TimePoint now) {
+  const std::vector<RepairAction> actions = plan_queue_repairs(snap, cfg, now);
+  if (actions.empty()) return std::nullopt;
+  const detail::AgentIndex agents(snap);
+  std::int64_t orphaned = 0, expired = 0, dead = 0;
+  bool clear = true;
+  for (const RepairAction& a : actions) {
+    if (a.reason == "orphaned_claim") {
+      ++orphaned;
+      if (!agents.holder(a.expect_claimed_by, cfg.policy.agent_timeout, now).clearly_gone) {
+        clear = false;
+      }
+    } else if (a.reason == "lease_expired") {
+      ++expired;
+    } else if (a.op == RepairOp::kDeadLetter) {
+      ++dead;
+    }
+  }
+  Decision d;
+  d.type = std::string(decision_type::kCoordinationImprove);
+  d.priority = kRepairPriority;
+  d.confidence = clear ? kRepairClearConfidence : kRepairUnclearConfidence;
+  d.reason = orphaned > 0 ? "orphaned_claims" : expired > 0 ? "expired_leases" : "stale_work";
+  d.rationale = fmt::format(
+      "{} with {} queued: repair {} ({} orphaned, {} expired, {} to dead-letter)",
+      health_words(m), plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
+      plural(orphaned, "claim"), plural(expired, "lease"), dead);
+  d.parameters = {{"items", std::ssize(actions)}, {"actions", actions_json(actions)},
+                  {"orphaned", orphaned},         {"expired_leases", expired},
+                  {"dead_letter", dead}};
+  return d;
+}
+
+std::optional<Decision> optimize_decision(const Snapshot& snap, const SystemMetrics& m,
+                                          const Config& cfg, TimePoint now) {
+  const std::vector<RepairAction> actions = plan_optimizations(snap, cfg, now);
+  if (actions.empty()) return std::nullopt;
+  const auto retries = std::count_if(actions.begin(), actions.end(), [](const RepairAction& a) {
+    return a.op == RepairOp::kRetryFailed;
+  });
+  const auto archived = std::ssize(actions) - retries;
+  Decision d;
+  d.type = std::string(decision_type::kOptimize);
+  d.priority = kOptimizePriority;
+  d.confidence = kOptimizeConfidence;
+  d.reason = retries > 0 ? "retry_failures" : "compaction";
+  d.rationale = fmt::format("{}: retry {}, archive {} older than {}s", health_words(m),
+                            plural(retries, "retryable failure"), plural(archived, "record"),
+                            cfg.policy.retention.count());
+  d.parameters = {{"items", std::ssize(actions)},
+                  {"actions", actions_json(actions)},
+                  {"retries", retries},
+                  {"archived", archived}};
+  return d;
+}
+
+// Clamps a scale decision's target and checks its direction; false when it must be dropped.
+bool fix_scale_target(Decision& d, const PolicyConfig& p) {
+  if (!d.parameters.is_object()) return false;
+  auto target_it = d.parameters.find("target_agents");
+  if (target_it == d.parameters.end() || !target_it->is_number()) return false;
+  const double raw = target_it->get<double>();
+  if (!std::isfinite(raw)) return false;
+  const std::int64_t target = clamp_agents(std::llround(std::clamp(raw, -1e9, 1e9)), p);
+  d.parameters["target_agents"] = target;
+  auto current_it = d.parameters.find("current_agents");
+  if (current_it == d.parameters.end() || !current_it->is_number()) {
+    d.parameters.erase("delta");
+    return true;  // nothing to compare with: the actuator gets the clamped target
+  }
+  const auto current = std::llround(current_it->get<double>());
+  const bool up = d.type == decision_type::kScaleUp;
+  if (up ? target <= current : target >= current) return false;
+  d.parameters["delta"] = target - current;
+  return true;
+}
+
+}  // namespace
+
+double evidence_factor(const Snapshot& snap) {
+  const auto rejected = static_cast<double>(snap.rejected.size());
+  const double read = static_cast<double>(snap.agents.size() + snap.work.size() +
+                                          snap.completed.size() + snap.telemetry.size()) +
+                      rejected;
+  double f = read == 0.0 ? 1.0 : std::clamp(1.0 - rejected / read, 0.05, 1.0);
+  if (snap.partial) f *= 0.8;
+  return f;
+}
+
+std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics, const Config& cfg,
+                             const DecisionHistory& /*history: the gate applies it*/,
+                             TimePoint now) {
+  std::vector<Decision> out;
+  if (auto d = scale_decision(metrics, cfg)) out.push_back(std::move(*d));
+  if (auto d = repair_decision(snap, metrics, cfg, now)) out.push_back(std::move(*d));
+  if (auto d = optimize_decision(snap, metrics, cfg, now)) out.push_back(std::move(*d));
+  const double evidence = evidence_factor(snap);
+  for (Decision& d : out) d.confidence = clamp01(d.confidence * evidence);
+  out = normalize_decisions(std::move(out), cfg);
+  const std::int64_t ms = unix_millis(now);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].id = fmt::format("dec-{}-{}", ms, i + 1);
+    out[i].created_at = now;
+  }
+  return out;
+}
+
+std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg) {
+  std::stable_sort(decisions.begin(), decisions.end(),
+                   [](const Decision& a, const Decision& b) { return a.priority > b.priority; });
+  std::vector<Decision> out;
+  out.reserve(decisions.size());
+  bool have_scale = false;
+  for (Decision& d : decisions) {
+    d.confidence = clamp01(d.confidence);
+    if (is_scale(d)) {
+      if (have_scale || !fix_scale_target(d, cfg.policy)) continue;
+      have_scale = true;
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace dslmodel

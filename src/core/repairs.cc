@@ -1,1 +1,139 @@
-// (being written)
+// plan_queue_repairs() and plan_optimizations(): what coordination_improve and optimize would
+// change in the store (DESIGN §5). Pure: the store applies the actions.
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "core/rules.h"
+#include "dslmodel/policy.h"
+
+namespace dslmodel {
+namespace {
+
+// Orders optional times with known times first, oldest first: an item of unknown age waits.
+bool older(const std::optional<TimePoint>& a, const std::optional<TimePoint>& b) {
+  if (a.has_value() != b.has_value()) return a.has_value();
+  return a.has_value() && *a < *b;
+}
+
+// Oldest first: by created, then claimed_at, then file name.
+bool work_before(const WorkRecord* a, const WorkRecord* b) {
+  if (older(a->created, b->created)) return true;
+  if (older(b->created, a->created)) return false;
+  if (older(a->claimed_at, b->claimed_at)) return true;
+  if (older(b->claimed_at, a->claimed_at)) return false;
+  return a->file < b->file;
+}
+
+bool past(const std::optional<TimePoint>& t, Seconds age, TimePoint now) {
+  return t && now - *t > age;
+}
+
+// The one repair an item needs now, if any; rules of DESIGN §5 in order.
+std::optional<RepairAction> repair_for(const WorkRecord& w, const detail::AgentIndex& agents,
+                                       const PolicyConfig& p, TimePoint now) {
+  if (detail::is_claimed_work(w.status)) {
+    const detail::ClaimHolder h = agents.holder(w.claimed_by, p.agent_timeout, now);
+    if (!h.active) return RepairAction{RepairOp::kRequeue, w.file, w.claimed_by, "orphaned_claim"};
+    if (w.lease_expires && *w.lease_expires < now) {
+      return RepairAction{RepairOp::kRequeue, w.file, w.claimed_by, "lease_expired"};
+    }
+    return std::nullopt;  // held by a live agent: never taken from under it
+  }
+  if (!detail::is_pending_work(w.status)) return std::nullopt;  // unknown status: leave it
+  std::int64_t max_attempts = w.max_attempts.value_or(p.default_max_attempts);
+  if (max_attempts < 1) max_attempts = p.default_max_attempts;
+  if (max_attempts >= 1 && w.attempts >= max_attempts) {
+    return RepairAction{RepairOp::kDeadLetter, w.file, "", "max_attempts"};
+  }
+  if (past(w.created, p.max_work_age, now)) {
+    return RepairAction{RepairOp::kDeadLetter, w.file, "", "max_work_age"};
+  }
+  return std::nullopt;
+}
+
+struct Dated {
+  std::optional<TimePoint> time;
+  const std::string* file;
+};
+
+bool dated_before(const Dated& a, const Dated& b) {
+  if (older(a.time, b.time)) return true;
+  if (older(b.time, a.time)) return false;
+  return *a.file < *b.file;
+}
+
+std::vector<RepairAction> plan_retries(const Snapshot& snap, const PolicyConfig& p) {
+  std::vector<Dated> due;
+  for (const CompletedRecord& c : snap.completed) {
+    if (c.retryable && detail::is_failed(c.status)) due.push_back({c.finished, &c.file});
+  }
+  std::stable_sort(due.begin(), due.end(), dated_before);
+  std::vector<RepairAction> out;
+  for (const Dated& d : due) {
+    if (static_cast<int>(out.size()) >= p.repair_batch) break;
+    out.push_back({RepairOp::kRetryFailed, *d.file, "", "retryable_failure"});
+  }
+  return out;
+}
+
+// Retryable failures are kept for retry_failed, never archived.
+std::vector<RepairAction> plan_archive(const Snapshot& snap, const PolicyConfig& p, TimePoint now) {
+  std::vector<Dated> due;
+  for (const CompletedRecord& c : snap.completed) {
+    if (c.retryable && detail::is_failed(c.status)) continue;
+    if (past(c.finished, p.retention, now)) due.push_back({c.finished, &c.file});
+  }
+  for (const TelemetryRecord& t : snap.telemetry) {
+    if (past(t.timestamp, p.retention, now)) due.push_back({t.timestamp, &t.file});
+  }
+  if (due.empty() || static_cast<int>(due.size()) < p.archive_min_files) return {};
+  std::stable_sort(due.begin(), due.end(), dated_before);
+  std::vector<RepairAction> out;
+  out.reserve(due.size());
+  for (const Dated& d : due) out.push_back({RepairOp::kArchive, *d.file, "", "retention"});
+  return out;
+}
+
+}  // namespace
+
+std::string to_string(RepairOp op) {
+  switch (op) {
+    case RepairOp::kRequeue:
+      return "requeue";
+    case RepairOp::kDeadLetter:
+      return "dead_letter";
+    case RepairOp::kRetryFailed:
+      return "retry_failed";
+    case RepairOp::kArchive:
+      return "archive";
+  }
+  return "requeue";
+}
+
+std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,
+                                            TimePoint now) {
+  std::vector<const WorkRecord*> items;
+  for (const WorkRecord& w : snap.work) {
+    if (!detail::is_terminal_work(w.status)) items.push_back(&w);
+  }
+  std::stable_sort(items.begin(), items.end(), work_before);
+  const detail::AgentIndex agents(snap);
+  std::vector<RepairAction> out;
+  for (const WorkRecord* w : items) {
+    if (static_cast<int>(out.size()) >= cfg.policy.repair_batch) break;
+    if (auto action = repair_for(*w, agents, cfg.policy, now)) out.push_back(std::move(*action));
+  }
+  return out;
+}
+
+std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config& cfg,
+                                             TimePoint now) {
+  std::vector<RepairAction> out = plan_retries(snap, cfg.policy);
+  std::vector<RepairAction> archive = plan_archive(snap, cfg.policy, now);
+  out.insert(out.end(), std::make_move_iterator(archive.begin()),
+             std::make_move_iterator(archive.end()));
+  return out;
+}
+
+}  // namespace dslmodel

@@ -72,8 +72,10 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) {
         ++pos;
         int oh = 0, om = 0;
         if (!read_digits(s, pos, 2, oh)) return std::nullopt;
-        if (pos < s.size() && s[pos] == ':') ++pos;
-        if (pos < s.size() && !read_digits(s, pos, 2, om)) return std::nullopt;
+        if (pos < s.size()) {  // "+hh", "+hhmm" or "+hh:mm"
+          if (s[pos] == ':') ++pos;
+          if (!read_digits(s, pos, 2, om)) return std::nullopt;
+        }
         if (oh > 23 || om > 59) return std::nullopt;
         offset_minutes = (oh * 60 + om) * (z == '+' ? 1 : -1);
       } else {
@@ -90,9 +92,9 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) {
 std::string format_iso8601(TimePoint t) {
   using namespace std::chrono;
   auto ms = floor<milliseconds>(t);
-  auto days = floor<std::chrono::days>(ms);
-  year_month_day ymd{days};
-  hh_mm_ss<milliseconds> tod{ms - days};
+  auto day_start = floor<std::chrono::days>(ms);
+  year_month_day ymd{day_start};
+  hh_mm_ss<milliseconds> tod{ms - day_start};
   return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                      tod.hours().count(), tod.minutes().count(), tod.seconds().count(),

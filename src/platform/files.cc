@@ -1,1 +1,215 @@
-// (being written)
+// Durable file helpers: every write goes to a temp file that is fsynced and renamed into place,
+// and every rename is followed by an fsync of the directories involved.
+#include "platform/files.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace dslmodel::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Owns one file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now and reports the error close() returned (0 on success).
+  int close_now() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_;
+};
+
+Status io_error(const fs::path& path, int err) {
+  return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+          fmt::format("{}: {}", path.string(), std::strerror(err))};
+}
+
+fs::path parent_or_dot(const fs::path& path) {
+  fs::path parent = path.parent_path();
+  return parent.empty() ? fs::path(".") : parent;
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) {
+    v = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return v;
+}
+
+// Writes all of `data`; returns 0 or the errno.
+int write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+// Creates a hidden temp file next to `path` holding `data`, fsynced. Returns its path.
+Result<fs::path> write_temp(const fs::path& path, std::string_view data) {
+  fs::path tmp = parent_or_dot(path) / fmt::format(".{}.tmp.{}.{:016x}", path.filename().string(),
+                                                   ::getpid(), random_u64());
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return io_error(tmp, errno);
+  int err = write_all(fd.get(), data);
+  if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
+  if (err == 0) err = fd.close_now();
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return io_error(tmp, err);
+  }
+  return tmp;
+}
+
+// rename(2) that refuses to replace; falls back to link+unlink where renameat2 is unsupported.
+int rename_noreplace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+  if (::link(from.c_str(), to.c_str()) != 0) return errno;
+  ::unlink(from.c_str());
+  return 0;
+}
+
+Status sync_after_rename(const fs::path& from, const fs::path& to) {
+  fs::path to_dir = parent_or_dot(to);
+  fs::path from_dir = parent_or_dot(from);
+  Status s = fsync_directory(to_dir);
+  if (!s.ok()) return s;
+  std::error_code ec;
+  if (!fs::equivalent(from_dir, to_dir, ec)) return fsync_directory(from_dir);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status fsync_directory(const fs::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return io_error(dir, errno);
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) return io_error(dir, errno);
+  return Status::Ok();
+}
+
+Status atomic_write_file(const fs::path& path, std::string_view data) {
+  Result<fs::path> tmp = write_temp(path, data);
+  if (!tmp.ok()) return tmp.status();
+  if (::rename(tmp->c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp->c_str());
+    return io_error(path, err);
+  }
+  return fsync_directory(parent_or_dot(path));
+}
+
+Status atomic_create_file(const fs::path& path, std::string_view data) {
+  Result<fs::path> tmp = write_temp(path, data);
+  if (!tmp.ok()) return tmp.status();
+  int err = rename_noreplace(*tmp, path);
+  if (err != 0) {
+    ::unlink(tmp->c_str());
+    if (err == EEXIST) return {ErrorCode::kConflict, path.string() + ": already exists"};
+    return io_error(path, err);
+  }
+  return fsync_directory(parent_or_dot(path));
+}
+
+Status read_file_at(int dir_fd, const char* name, std::size_t max_size, std::string& out) {
+  out.clear();
+  int fd_raw = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd_raw < 0) {
+    int err = errno;
+    if (err == ELOOP) return {ErrorCode::kInvalidArgument, "symlink"};
+    return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::strerror(err)};
+  }
+  Fd fd(fd_raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return {ErrorCode::kIo, std::strerror(errno)};
+  if (!S_ISREG(st.st_mode)) return {ErrorCode::kInvalidArgument, "not a regular file"};
+  auto over = [max_size] {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("over the size limit ({} bytes)", max_size));
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size) return over();
+  // One byte more than the size lets a single read() see end of file.
+  std::size_t want = static_cast<std::size_t>(st.st_size) + 1;
+  for (;;) {
+    std::size_t have = out.size();
+    out.resize(have + want);
+    ssize_t n = ::read(fd.get(), out.data() + have, want);
+    if (n < 0) {
+      out.resize(have);
+      if (errno == EINTR) continue;
+      return {ErrorCode::kIo, std::strerror(errno)};
+    }
+    out.resize(have + static_cast<std::size_t>(n));
+    if (n == 0) break;
+    if (out.size() > max_size) return over();
+    want = 4096;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> read_file_limited(const fs::path& path, std::size_t max_size) {
+  std::string out;
+  Status s = read_file_at(AT_FDCWD, path.c_str(), max_size, out);
+  if (!s.ok()) return Status(s.code(), fmt::format("{}: {}", path.string(), s.message()));
+  return out;
+}
+
+Status append_durable(const fs::path& path, std::string_view line) {
+  bool created = false;
+  int raw = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (raw < 0 && errno == ENOENT) {
+    raw = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    created = raw >= 0;
+  }
+  Fd fd(raw);
+  if (!fd.valid()) return io_error(path, errno);
+  std::string record(line);
+  if (record.empty() || record.back() != '\n') record.push_back('\n');
+  int err = write_all(fd.get(), record);
+  if (err == 0 && ::fdatasync(fd.get()) != 0) err = errno;
+  if (err == 0) err = fd.close_now();
+  if (err != 0) return io_error(path, err);
+  return created ? fsync_directory(parent_or_dot(path)) : Status::Ok();
+}
+
+Status durable_rename(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return io_error(from, errno);
+  return sync_after_rename(from, to);
+}
+
+Status durable_rename_noreplace(const fs::path& from, const fs::path& to) {
+  int err = rename_noreplace(from, to);
+  if (err == EEXIST) return {ErrorCode::kConflict, to.string() + ": already exists"};
+  if (err != 0) return io_error(from, err);
+  return sync_after_rename(from, to);
+}
+
+}  // namespace dslmodel::platform

@@ -1,0 +1,111 @@
+// `dsl auto loop`: one cycle per interval until SIGINT/SIGTERM or --max-cycles.
+//
+// SIGINT and SIGTERM are blocked in every thread and taken by one watcher thread, which requests
+// stop; the loop waits on a condition variable, so a signal ends the wait at once and the cycle
+// in progress always finishes.
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <ostream>
+#include <stop_token>
+#include <thread>
+
+#include "app/commands.h"
+#include "dslmodel/engine.h"
+
+namespace dslmodel::app {
+namespace {
+
+// Blocks SIGINT/SIGTERM for the lifetime of the object and restores the old mask after.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+  const sigset_t& set() const { return set_; }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+};
+
+// Waits for SIGINT/SIGTERM; on one, requests `stop`. Ends when its own token is stopped.
+void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source stop,
+                   std::condition_variable_any& cv, std::ostream& err) {
+  while (!self.stop_requested()) {
+    timespec ts{0, 200'000'000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &ts);
+    if (sig > 0) {
+      err << "dsl: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+          << " received, finishing the current cycle\n";
+      stop.request_stop();
+      cv.notify_all();
+      return;
+    }
+  }
+}
+
+nlohmann::json cycle_json(std::int64_t n, const CycleResult& c) {
+  return {{"cycle", n},
+          {"metrics", metrics_json(c.metrics)},
+          {"decisions", decisions_json(c.decisions)},
+          {"execution", execution_json(c.execution)},
+          {"duration_ms", c.duration_ms}};
+}
+
+}  // namespace
+
+int run_loop(const Context& ctx, const LoopArgs& args) {
+  SignalBlock block;
+  std::stop_source stop;
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::jthread watcher([&](const std::stop_token& self) {
+    watch_signals(self, block.set(), stop, cv, *ctx.err);
+  });
+
+  AutonomousDecisionEngine engine(ctx.config);
+  const ExecuteOptions options = to_execute_options(args.execute);
+  const auto interval = std::chrono::duration<double>(args.interval_s);
+  std::int64_t cycle = 0;
+  std::int64_t executed = 0;
+  std::int64_t failed = 0;
+  while (!stop.stop_requested()) {
+    ++cycle;
+    auto result = engine.run_cycle(options);
+    if (!result.ok()) {
+      if (cycle == 1) return fail(ctx, "auto-loop", kExitFailure, result.status().message());
+      *ctx.err << "dsl: cycle " << cycle << " failed: " << result.status().message() << "\n";
+    } else {
+      executed += static_cast<std::int64_t>(result->execution.executed.size());
+      failed += static_cast<std::int64_t>(result->execution.failed.size());
+      if (ctx.json) {
+        *ctx.out << envelope("auto-loop", true, cycle_json(cycle, *result), {},
+                             warnings_of(result->warnings), std::chrono::system_clock::now())
+                        .dump()
+                 << std::endl;
+      } else {
+        *ctx.out << render_cycle_line(cycle, *result, ctx.style) << std::flush;
+      }
+    }
+    if (args.max_cycles > 0 && cycle >= args.max_cycles) break;
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, stop.get_token(), interval, [] { return false; });
+  }
+  if (!ctx.json) {
+    *ctx.out << "loop stopped after " << cycle << " cycle(s): " << executed << " executed, "
+             << failed << " failed\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace dslmodel::app
