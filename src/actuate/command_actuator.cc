@@ -1,5 +1,6 @@
 #include "actuate/command_actuator.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -42,12 +43,30 @@ std::optional<std::string> unknown_placeholder(std::string_view arg) {
   return std::nullopt;
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
+// arg with every known "{name}" replaced by values[name], in one pass: substituted text is never
+// scanned again, so a value that itself contains braces stays literal.
+std::string substitute(std::string_view arg, const std::array<std::string, 5>& values) {
+  std::string out;
+  out.reserve(arg.size());
   std::size_t pos = 0;
-  while ((pos = s.find(from, pos)) != std::string::npos) {
-    s.replace(pos, from.size(), to);
-    pos += to.size();
+  while (pos < arg.size()) {
+    std::size_t open = arg.find('{', pos);
+    std::size_t close = open == std::string_view::npos ? open : arg.find('}', open + 1);
+    if (close == std::string_view::npos) break;
+    std::string_view name = arg.substr(open + 1, close - open - 1);
+    out.append(arg.substr(pos, open - pos));
+    std::size_t i = 0;
+    while (i < kPlaceholders.size() && kPlaceholders[i] != name) ++i;
+    if (i < kPlaceholders.size()) {
+      out.append(values[i]);
+      pos = close + 1;
+    } else {
+      out.push_back('{');
+      pos = open + 1;
+    }
   }
+  out.append(arg.substr(std::min(pos, arg.size())));
+  return out;
 }
 
 // The last non-empty line of output, without its newline.
@@ -97,18 +116,14 @@ CommandActuator::CommandActuator(ActuatorConfig config, std::string coordination
       coordination_dir_(std::move(coordination_dir)) {}
 
 std::vector<std::string> CommandActuator::expand(const ScaleRequest& request) const {
-  const std::string target = std::to_string(request.target_agents);
-  const std::string current = std::to_string(request.current_agents);
-  const std::string delta = std::to_string(request.target_agents - request.current_agents);
-  std::vector<std::string> argv = argv_template_;
-  for (std::string& arg : argv) {
-    if (arg.find('{') == std::string::npos) continue;
-    replace_all(arg, "{target_agents}", target);
-    replace_all(arg, "{current_agents}", current);
-    replace_all(arg, "{delta}", delta);
-    replace_all(arg, "{decision_id}", request.decision_id);
-    replace_all(arg, "{coordination_dir}", coordination_dir_);
-  }
+  // Same order as kPlaceholders.
+  const std::array<std::string, 5> values = {
+      std::to_string(request.target_agents), std::to_string(request.current_agents),
+      std::to_string(request.target_agents - request.current_agents), request.decision_id,
+      coordination_dir_};
+  std::vector<std::string> argv;
+  argv.reserve(argv_template_.size());
+  for (const std::string& arg : argv_template_) argv.push_back(substitute(arg, values));
   return argv;
 }
 

@@ -1,1 +1,67 @@
-// (being written)
+#include "journal/history.h"
+
+#include <set>
+#include <string>
+
+#include "dslmodel/decision.h"
+
+namespace dslmodel::journal {
+namespace {
+
+void keep_latest(std::optional<TimePoint>& slot, TimePoint at) {
+  if (!slot || at > *slot) slot = at;
+}
+
+bool is_scale(const Decision& d) {
+  return d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown;
+}
+
+}  // namespace
+
+DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
+  DecisionHistory h;
+  std::set<std::string> unresolved;
+  for (const JournalEntry& e : entries) {
+    const Decision& d = e.decision;
+    if (e.outcome == Outcome::kIntent) {
+      unresolved.insert(d.id);
+      continue;
+    }
+    unresolved.erase(d.id);
+    if (e.outcome == Outcome::kExecuted) {
+      if (d.type == decision_type::kScaleUp) keep_latest(h.last_scale_up, e.at);
+      if (d.type == decision_type::kScaleDown) keep_latest(h.last_scale_down, e.at);
+      if (is_scale(d)) keep_latest(h.last_actuation, e.at);
+    } else if (e.outcome == Outcome::kRolledBack && is_scale(d)) {
+      keep_latest(h.last_actuation, e.at);
+    }
+  }
+  h.in_flight = static_cast<int>(unresolved.size());
+  return h;
+}
+
+std::optional<JournalEntry> find_executed(const std::vector<JournalEntry>& entries,
+                                          std::string_view decision_id) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->outcome == Outcome::kExecuted && it->decision.id == decision_id) return *it;
+  }
+  return std::nullopt;
+}
+
+bool is_rolled_back(const std::vector<JournalEntry>& entries, std::string_view decision_id) {
+  for (const JournalEntry& e : entries) {
+    if (e.outcome == Outcome::kRolledBack && e.decision.id == decision_id) return true;
+  }
+  return false;
+}
+
+std::vector<JournalEntry> recent_decisions(const std::vector<JournalEntry>& entries,
+                                           std::size_t n) {
+  std::vector<JournalEntry> out;
+  for (auto it = entries.rbegin(); it != entries.rend() && out.size() < n; ++it) {
+    if (it->outcome != Outcome::kIntent) out.push_back(*it);
+  }
+  return out;
+}
+
+}  // namespace dslmodel::journal

@@ -1,1 +1,107 @@
-// (being written)
+// JournalEntry <-> JSON, and Outcome names (declared in dslmodel/journal.h).
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "dslmodel/journal.h"
+#include "dslmodel/time.h"
+
+namespace dslmodel {
+namespace {
+
+constexpr std::array<std::pair<Outcome, std::string_view>, 6> kOutcomeNames = {{
+    {Outcome::kIntent, "intent"},
+    {Outcome::kExecuted, "executed"},
+    {Outcome::kFailed, "failed"},
+    {Outcome::kSkipped, "skipped"},
+    {Outcome::kRolledBack, "rolled_back"},
+    {Outcome::kRollbackFailed, "rollback_failed"},
+}};
+
+// Reads an optional string field into out. False when present with another type.
+bool read_string(const nlohmann::json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_string()) return false;
+  out = it->get<std::string>();
+  return true;
+}
+
+// Reads an optional integer field into out. False when present with another type.
+bool read_int(const nlohmann::json& j, const char* key, std::int64_t& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_number_integer()) return false;
+  out = it->get<std::int64_t>();
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(Outcome o) {
+  for (const auto& [outcome, name] : kOutcomeNames) {
+    if (outcome == o) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Outcome> outcome_from_string(std::string_view s) {
+  for (const auto& [outcome, name] : kOutcomeNames) {
+    if (name == s) return outcome;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json to_json(const JournalEntry& e) {
+  return nlohmann::json{
+      {"seq", e.seq},
+      {"at", format_iso8601(e.at)},
+      {"outcome", std::string(to_string(e.outcome))},
+      {"decision", to_json(e.decision)},
+      {"reason", e.reason},
+      {"result", e.result},
+      {"output", e.output},
+      {"duration_ms", e.duration_ms},
+      {"epoch", e.epoch},
+      {"inverse", e.inverse},
+  };
+}
+
+// Required: an object with an integer "seq", a parseable "at" and a known "outcome". Optional
+// fields keep their defaults when missing or null; any field of the wrong type rejects the record.
+std::optional<JournalEntry> journal_entry_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  JournalEntry e;
+  auto seq = j.find("seq");
+  auto at = j.find("at");
+  auto outcome = j.find("outcome");
+  if (seq == j.end() || !seq->is_number_integer() || at == j.end() || !at->is_string() ||
+      outcome == j.end() || !outcome->is_string()) {
+    return std::nullopt;
+  }
+  e.seq = seq->get<std::int64_t>();
+  auto when = parse_iso8601(at->get_ref<const std::string&>());
+  auto kind = outcome_from_string(outcome->get_ref<const std::string&>());
+  if (!when || !kind) return std::nullopt;
+  e.at = *when;
+  e.outcome = *kind;
+  if (auto d = j.find("decision"); d != j.end() && !d->is_null()) {
+    auto decision = decision_from_json(*d);
+    if (!decision) return std::nullopt;
+    e.decision = std::move(*decision);
+  }
+  if (!read_string(j, "reason", e.reason) || !read_string(j, "result", e.result) ||
+      !read_string(j, "output", e.output) || !read_int(j, "duration_ms", e.duration_ms) ||
+      !read_int(j, "epoch", e.epoch)) {
+    return std::nullopt;
+  }
+  if (auto inv = j.find("inverse"); inv != j.end() && !inv->is_null()) e.inverse = *inv;
+  return e;
+}
+
+}  // namespace dslmodel

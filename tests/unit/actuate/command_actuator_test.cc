@@ -98,6 +98,14 @@ TEST_F(CommandActuatorTest, CreateLeavesNonIdentifierBracesAlone) {
             (std::vector<std::string>{"curl", "-d", R"({"replicas": 4})", "{}", "{ x }"}));
 }
 
+TEST_F(CommandActuatorTest, SubstitutedValuesAreNotExpandedAgain) {
+  auto a = make({"x", "{decision_id}:{coordination_dir}", "{{target_agents}}", "{target_agents"});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->expand(ScaleRequest{1, 3, "{coordination_dir}"}),
+            (std::vector<std::string>{"x", "{coordination_dir}:/srv/coord", "{3}",
+                                      "{target_agents"}));
+}
+
 TEST_F(CommandActuatorTest, NameIsCommand) {
   auto a = make({"true"});
   ASSERT_NE(a, nullptr);

@@ -1,1 +1,214 @@
-// (being written)
+// The engine with in-memory adapters and a fake clock: no disk, no processes.
+#include "dslmodel/engine.h"
+
+#include <gtest/gtest.h>
+
+namespace dslmodel {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(TimePoint* t) : t_(t) {}
+  TimePoint now() const override { return *t_; }
+  std::chrono::steady_clock::time_point steady_now() const override {
+    return std::chrono::steady_clock::time_point(t_->time_since_epoch());
+  }
+
+ private:
+  TimePoint* t_;
+};
+
+class FakeStore final : public CoordinationStore {
+ public:
+  explicit FakeStore(Snapshot* s) : s_(s) {}
+  Result<Snapshot> snapshot() override { return *s_; }
+  Result<RepairOutcome> apply(const std::vector<RepairAction>& actions) override {
+    RepairOutcome o;
+    for (const auto& a : actions) {
+      applied.push_back(a.file);
+      o.inverse.push_back({{"file", a.file}});
+      ++o.applied;
+    }
+    return o;
+  }
+  Status undo(const nlohmann::json& inverse) override {
+    undone += static_cast<int>(inverse.size());
+    return Status::Ok();
+  }
+  std::string state_dir() const override { return "/nonexistent"; }
+  std::string describe() const override { return "fake"; }
+  std::vector<std::string> applied;
+  int undone = 0;
+
+ private:
+  Snapshot* s_;
+};
+
+class FakeActuator final : public Actuator {
+ public:
+  explicit FakeActuator(std::vector<std::string>* log) : log_(log) {}
+  Result<ActuationResult> scale(const ScaleRequest& r) override {
+    log_->push_back("scale " + std::to_string(r.current_agents) + "->" +
+                    std::to_string(r.target_agents));
+    return ActuationResult{"ok", "", {{"to", r.current_agents}}};
+  }
+  Result<ActuationResult> undo(const nlohmann::json& inv) override {
+    log_->push_back("undo ->" + std::to_string(inv["to"].get<int>()));
+    return ActuationResult{"undone", "", {}};
+  }
+  std::string name() const override { return "fake"; }
+
+ private:
+  std::vector<std::string>* log_;
+};
+
+class MemoryJournal final : public Journal {
+ public:
+  Result<std::int64_t> append(JournalEntry e) override {
+    e.seq = static_cast<std::int64_t>(entries_.size()) + 1;
+    entries_.push_back(e);
+    return e.seq;
+  }
+  Result<std::vector<JournalEntry>> read_all() const override { return entries_; }
+
+ private:
+  std::vector<JournalEntry> entries_;
+};
+
+// The fixture's shape: 2 active agents, 8 pending, 3 completed, 4 telemetry.
+Snapshot fixture_snapshot() {
+  Snapshot s;
+  for (int i = 0; i < 2; ++i) s.agents.push_back({.id = "agent_" + std::to_string(i), .file = "", .status = "active"});
+  for (int i = 0; i < 8; ++i) s.work.push_back({.id = "work_" + std::to_string(i), .file = "", .status = "pending"});
+  for (int i = 0; i < 3; ++i) s.completed.push_back({.id = "c" + std::to_string(i), .file = "", .status = "completed"});
+  for (int i = 0; i < 4; ++i) s.telemetry.push_back({.id = "t" + std::to_string(i)});
+  return s;
+}
+
+struct Rig {
+  Snapshot snap = fixture_snapshot();
+  TimePoint now = TimePoint{} + 1'800'000'000s;
+  std::vector<std::string> actuations;
+  FakeStore* store = nullptr;
+  std::unique_ptr<AutonomousDecisionEngine> engine;
+
+  explicit Rig(bool with_actuator = true) {
+    EngineParts parts;
+    auto st = std::make_unique<FakeStore>(&snap);
+    store = st.get();
+    parts.store = std::move(st);
+    parts.journal = std::make_unique<MemoryJournal>();
+    parts.clock = std::make_unique<FakeClock>(&now);
+    if (with_actuator) parts.actuator = std::make_unique<FakeActuator>(&actuations);
+    engine = std::make_unique<AutonomousDecisionEngine>(Config{}, std::move(parts));
+  }
+  Result<CycleResult> cycle(ExecuteOptions o = {}) { return engine->run_cycle(o); }
+};
+
+TEST(Engine, FixtureIsCriticalAndScalesUpByThreeThroughTheActuator) {
+  Rig rig;
+  auto c = rig.cycle();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->metrics.health_score, 0.28909090909090907);
+  EXPECT_EQ(c->metrics.health_state, HealthState::kCritical);
+  ASSERT_EQ(c->execution.executed.size(), 1u);
+  EXPECT_EQ(c->execution.executed[0].type, "scale_up");
+  EXPECT_EQ(rig.actuations, std::vector<std::string>{"scale 2->5"});
+}
+
+TEST(Engine, CooldownSurvivesInTheJournalAndRollbackUsesTheInverse) {
+  Rig rig;
+  auto first = rig.cycle();
+  ASSERT_EQ(first->execution.executed.size(), 1u);
+  rig.now += 10s;
+  auto second = rig.cycle();
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->execution.executed.empty());
+  ASSERT_EQ(second->execution.skipped.size(), 1u);
+  EXPECT_EQ(second->execution.skipped[0].reason, "cooldown");
+  auto rb = rig.engine->rollback(first->execution.executed[0].decision_id);
+  ASSERT_TRUE(rb.ok()) << rb.status().message();
+  EXPECT_EQ(rig.actuations.back(), "undo ->2");
+  EXPECT_FALSE(rig.engine->rollback(first->execution.executed[0].decision_id).ok());
+}
+
+TEST(Engine, WithoutActuatorScalingIsSkippedNeverReportedDone) {
+  Rig rig(false);
+  auto c = rig.cycle();
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->execution.executed.empty());
+  ASSERT_EQ(c->execution.skipped.size(), 1u);
+  EXPECT_EQ(c->execution.skipped[0].reason, "no_actuator");
+}
+
+TEST(Engine, FollowersAndDisabledRemediationExecuteNothing) {
+  Rig rig;
+  rig.engine->set_leader(false, 3);
+  EXPECT_EQ(rig.cycle()->execution.skipped.at(0).reason, "not_leader");
+  rig.engine->set_leader(true, 4);
+  rig.engine->set_remediation_enabled(false);
+  EXPECT_EQ(rig.cycle()->execution.skipped.at(0).reason, "remediation_disabled");
+  EXPECT_TRUE(rig.actuations.empty());
+}
+
+class GenerousEngine : public AutonomousDecisionEngine {
+ public:
+  using AutonomousDecisionEngine::AutonomousDecisionEngine;
+
+ protected:
+  double calculate_health_score(const SystemMetrics&) const override { return 0.95; }
+};
+
+TEST(Engine, HealthHookIsHonoured) {
+  Snapshot snap = fixture_snapshot();
+  TimePoint now{};
+  EngineParts parts;
+  parts.store = std::make_unique<FakeStore>(&snap);
+  parts.journal = std::make_unique<MemoryJournal>();
+  parts.clock = std::make_unique<FakeClock>(&now);
+  GenerousEngine e(Config{}, std::move(parts));
+  auto m = e.analyze_system_state();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->health_score, 0.95);
+  EXPECT_EQ(m->health_state, HealthState::kOptimal);
+}
+
+TEST(Engine, HandlerAndExecutorRunACustomType) {
+  Rig rig;
+  int runs = 0;
+  rig.engine->add_decision_handler("emergency_scale", [](const SystemMetrics& m) {
+    Decision d;
+    d.priority = 11;
+    d.confidence = 0.9;
+    d.parameters = {{"items", m.work_queue_size}};
+    return std::optional<Decision>(d);
+  });
+  rig.engine->add_decision_executor("emergency_scale", [&](const Decision&) {
+    ++runs;
+    return Result<ExecutorResult>(ExecutorResult{"done", {}});
+  });
+  auto c = rig.cycle();
+  ASSERT_TRUE(c.ok());
+  ASSERT_FALSE(c->decisions.empty());
+  EXPECT_EQ(c->decisions[0].type, "emergency_scale");
+  EXPECT_FALSE(c->decisions[0].id.empty());
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(Engine, MaxDecisionsAndDryRun) {
+  Rig rig;
+  ExecuteOptions o;
+  o.dry_run = true;
+  auto c = rig.cycle(o);
+  EXPECT_EQ(c->execution.skipped.at(0).reason, "dry_run");
+  o = {};
+  o.max_decisions = 0;
+  c = rig.cycle(o);
+  EXPECT_EQ(c->execution.skipped.at(0).reason, "max_decisions");
+  EXPECT_TRUE(rig.actuations.empty());
+}
+
+}  // namespace
+}  // namespace dslmodel

@@ -1,0 +1,37 @@
+// Decision history derived from journal entries: what the policy and gate need to know about the
+// past (DESIGN §5: cooldowns and scale-down delay survive restarts and failovers), and the views
+// `dsl auto history`, `auto status` and `auto rollback` show.
+//
+// Pure functions of their arguments; entries are expected oldest first (as read_all returns
+// them). Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "dslmodel/journal.h"
+#include "dslmodel/policy.h"
+
+namespace dslmodel::journal {
+
+// last_scale_up / last_scale_down: the latest `at` of a kExecuted "scale_up" / "scale_down".
+// last_actuation: the latest `at` of a kExecuted scale decision or of a kRolledBack one (undoing
+// a scaling changes the agent count too, so it restarts the cooldown).
+// in_flight: distinct decision ids whose kIntent has no later record for the same id.
+DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries);
+
+// The latest kExecuted entry for decision_id, or nullopt.
+std::optional<JournalEntry> find_executed(const std::vector<JournalEntry>& entries,
+                                          std::string_view decision_id);
+
+// True when a kRolledBack entry exists for decision_id.
+bool is_rolled_back(const std::vector<JournalEntry>& entries, std::string_view decision_id);
+
+// The last n final outcomes (every entry but kIntent: executed, failed, skipped, rolled_back,
+// rollback_failed), newest first.
+std::vector<JournalEntry> recent_decisions(const std::vector<JournalEntry>& entries,
+                                           std::size_t n);
+
+}  // namespace dslmodel::journal

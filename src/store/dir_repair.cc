@@ -1,0 +1,292 @@
+// apply(): each action re-reads its record, checks its precondition and changes the directory with
+// atomic writes and renames. Records are rewritten with their fields in their original order.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "dslmodel/time.h"
+#include "platform/files.h"
+#include "store/archive_totals.h"
+#include "store/dir_repair.h"
+#include "store/record_parse.h"
+
+namespace dslmodel::store::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+using json = nlohmann::json;
+
+// What one action did: applied with an inverse element, or skipped with a note.
+struct Step {
+  std::optional<json> inverse;
+  std::string note;
+};
+
+std::string_view op_name(RepairOp op) {
+  switch (op) {
+    case RepairOp::kRequeue:
+      return "requeue";
+    case RepairOp::kDeadLetter:
+      return "dead_letter";
+    case RepairOp::kRetryFailed:
+      return "retry_failed";
+    case RepairOp::kArchive:
+      return "archive";
+  }
+  return "unknown";
+}
+
+Step skip(const RepairAction& a, std::string_view why) {
+  return {std::nullopt, fmt::format("{} {}: skipped: {}", op_name(a.op), a.file, why)};
+}
+
+// A record's text and its JSON object, or the reason it cannot be used.
+struct Loaded {
+  std::string text;
+  ojson doc;
+};
+
+Result<Loaded> load(const RepairContext& ctx, const std::string& name) {
+  Result<std::string> text = platform::read_file_limited(ctx.dir / name, ctx.cfg.max_file_size);
+  if (!text.ok()) {
+    if (text.status().code() == ErrorCode::kNotFound) return Status(ErrorCode::kNotFound, "gone");
+    return text.status();
+  }
+  ojson doc = ojson::parse(*text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return Status(ErrorCode::kCorrupt, "not a JSON object");
+  return Loaded{std::move(text).value(), std::move(doc)};
+}
+
+bool is_claimed(std::string_view status) {
+  return status == "claimed" || status == "in_progress" || status == "running";
+}
+
+Step requeue(const RepairContext& ctx, const RepairAction& a) {
+  Result<Loaded> rec = load(ctx, a.file);
+  if (!rec.ok()) return skip(a, rec.status().message());
+  ojson& doc = rec->doc;
+  std::string status = status_of(doc);
+  if (!is_claimed(status)) return skip(a, fmt::format("status is now \"{}\"", status));
+  auto by = doc.find("claimed_by");
+  std::string claimed_by = by != doc.end() && by->is_string() ? by->get<std::string>() : "";
+  if (!a.expect_claimed_by.empty() && claimed_by != a.expect_claimed_by) {
+    return skip(a, fmt::format("claimed by \"{}\" now", claimed_by));
+  }
+  auto att = doc.find("attempts");
+  std::int64_t attempts = att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
+  doc["status"] = "pending";
+  doc.erase("claimed_by");
+  doc.erase("claimed_at");
+  doc.erase("lease_expires");
+  doc["attempts"] = attempts + 1;
+  doc["requeued_at"] = format_iso8601(ctx.clock.now());
+  doc["requeue_reason"] = a.reason;
+  std::string out = doc.dump();
+  if (Status s = platform::atomic_write_file(ctx.dir / a.file, out); !s.ok()) {
+    return skip(a, s.message());
+  }
+  return {json{{"op", "restore"}, {"file", a.file}, {"content", rec->text}, {"applied", out}}, ""};
+}
+
+bool is_finished(std::string_view status) {
+  return status == "completed" || status == "failed" || status == "cancelled" || status == "dead";
+}
+
+Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
+  Result<Loaded> rec = load(ctx, a.file);
+  if (!rec.ok()) return skip(a, rec.status().message());
+  if (is_finished(status_of(rec->doc))) {
+    return skip(a, fmt::format("status is now \"{}\"", status_of(rec->doc)));
+  }
+  std::string dead = "dead_" + std::string(id_from_file_name(a.file)) + ".json";
+  if (Status s = platform::durable_rename_noreplace(ctx.dir / a.file, ctx.dir / dead); !s.ok()) {
+    return skip(a, s.code() == ErrorCode::kConflict ? dead + " exists" : s.message());
+  }
+  // Re-read after the rename: an agent may have rewritten the item since the first read, and no
+  // agent touches dead_ files.
+  Result<Loaded> moved = load(ctx, dead);
+  Loaded prior = moved.ok() ? std::move(moved).value() : std::move(rec).value();
+  ojson doc = prior.doc;
+  doc["status"] = "dead";
+  doc["dead_reason"] = a.reason;
+  doc["dead_at"] = format_iso8601(ctx.clock.now());
+  if (Status s = platform::atomic_write_file(ctx.dir / dead, doc.dump()); !s.ok()) {
+    return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
+            fmt::format("dead_letter {}: moved, but not marked dead: {}", a.file, s.message())};
+  }
+  return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
+          ""};
+}
+
+// The work item that retries a failed record.
+ojson retry_item(const RepairContext& ctx, const std::string& file, const ojson& failed) {
+  ojson item = ojson::object();
+  auto id = failed.find("id");
+  item["id"] = id != failed.end() && id->is_string() ? id->get<std::string>()
+                                                     : std::string(id_from_file_name(file));
+  item["status"] = "pending";
+  for (const char* key : {"command", "prompt", "attempts", "max_attempts", "priority"}) {
+    if (auto it = failed.find(key); it != failed.end()) item[key] = *it;
+  }
+  item["created"] = format_iso8601(ctx.clock.now());
+  item["retry_of"] = file;
+  return item;
+}
+
+Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
+  Result<Loaded> rec = load(ctx, a.file);
+  if (!rec.ok()) return skip(a, rec.status().message());
+  Result<CompletedRecord> parsed = parse_completed(a.file, rec->text);
+  if (!parsed.ok() || !parsed->retryable) return skip(a, "not a retryable failure");
+  std::string work = "work_" + std::string(id_from_file_name(a.file)) + ".json";
+  std::string content = retry_item(ctx, a.file, rec->doc).dump();
+  if (Status s = platform::atomic_create_file(ctx.dir / work, content); !s.ok()) {
+    return skip(a, s.code() == ErrorCode::kConflict ? work + " exists" : s.message());
+  }
+  json inverse = {{"op", "unretry"},   {"file", a.file},          {"archived", nullptr},
+                  {"work_file", work}, {"work_content", content}};
+  Result<std::string> archived = move_to_archive_subdir(ctx, a.file, "retried");
+  if (!archived.ok()) {
+    return {inverse, fmt::format("retry_failed {}: queued, but not moved: {}", a.file,
+                                 archived.status().message())};
+  }
+  inverse["archived"] = *archived;
+  return {inverse, ""};
+}
+
+// One apply() call's archive batch, opened at its first archive action. Holds the exclusive
+// archive lock until finish().
+class ArchiveBatch {
+ public:
+  explicit ArchiveBatch(const RepairContext& ctx) : ctx_(ctx) {}
+
+  Step archive(const RepairAction& a) {
+    std::optional<RecordKind> kind = kind_of_file(a.file);
+    if (kind != RecordKind::kCompleted && kind != RecordKind::kTelemetry) {
+      return skip(a, "not a completed or telemetry file");
+    }
+    if (Status s = open(); !s.ok()) return skip(a, s.message());
+    Result<std::string> text = platform::read_file_limited(ctx_.dir / a.file, ctx_.cfg.max_file_size);
+    if (!text.ok()) return skip(a, text.status().code() == ErrorCode::kNotFound ? "gone" : text.status().message());
+    ArchivedTotals add;
+    if (kind == RecordKind::kTelemetry) {
+      auto r = parse_telemetry(a.file, *text);
+      if (!r.ok()) return skip(a, r.status().message());
+      add.telemetry = r->count;
+    } else {
+      auto r = parse_completed(a.file, *text);
+      if (!r.ok()) return skip(a, r.status().message());
+      Outcome o = completed_outcome(r->status);
+      add.succeeded = o == Outcome::kSucceeded ? 1 : 0;
+      add.failed = o == Outcome::kFailed ? 1 : 0;
+    }
+    Status moved = rename_noreplace(ctx_.dir / a.file, batch_dir() / a.file);
+    if (!moved.ok()) return skip(a, moved.message());
+    counts_.succeeded += add.succeeded;
+    counts_.failed += add.failed;
+    counts_.telemetry += add.telemetry;
+    ++moved_;
+    return {json{{"op", "unarchive"}, {"batch", batch_}, {"files", json::array({a.file})}}, ""};
+  }
+
+  // Makes the moves durable and caches the batch's counts. Returns a note on failure.
+  std::string finish() {
+    if (!lock_) return "";
+    if (moved_ == 0) {
+      ::rmdir(batch_dir().c_str());  // our own empty directory, no record in it
+      return "";
+    }
+    Status s = platform::fsync_directory(batch_dir());
+    if (s.ok()) s = platform::fsync_directory(ctx_.dir);
+    if (s.ok()) s = cache_put_batch(ctx_.dir, batch_, &counts_);
+    return s.ok() ? "" : "archive totals not cached (recounted on next read): " + s.message();
+  }
+
+ private:
+  fs::path batch_dir() const { return ctx_.dir / kArchiveDir / batch_; }
+
+  Status open() {
+    if (lock_) return Status::Ok();
+    Result<ArchiveLock> lock = ArchiveLock::exclusive(ctx_.dir, /*try_only=*/false);
+    if (!lock.ok()) return lock.status();
+    std::error_code ec;
+    fs::create_directories(ctx_.dir / kArchiveDir, ec);
+    std::string base = fmt::format("{}{}-{}", kBatchPrefix, unix_millis(ctx_.clock.now()), ::getpid());
+    for (int n = 0; n < 1000; ++n) {
+      batch_ = n == 0 ? base : fmt::format("{}-{}", base, n);
+      if (::mkdir(batch_dir().c_str(), 0755) == 0) {
+        lock_.emplace(std::move(lock).value());
+        return Status::Ok();
+      }
+      if (errno != EEXIST) break;
+    }
+    return Status(ErrorCode::kIo, fmt::format("{}: {}", batch_dir().string(), std::strerror(errno)));
+  }
+
+  const RepairContext& ctx_;
+  std::optional<ArchiveLock> lock_;
+  std::string batch_;
+  ArchivedTotals counts_;
+  int moved_ = 0;
+};
+
+}  // namespace
+
+Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::string& file,
+                                           std::string_view subdir) {
+  std::string rel_dir = fmt::format("{}/{}", kArchiveDir, subdir);
+  std::error_code ec;
+  fs::create_directories(ctx.dir / rel_dir, ec);
+  std::string stem = file.size() > 5 ? file.substr(0, file.size() - 5) : file;
+  for (int n = 0; n < 1000; ++n) {
+    std::string rel = n == 0 ? fmt::format("{}/{}", rel_dir, file)
+                             : fmt::format("{}/{}.{}.json", rel_dir, stem, n);
+    Status s = platform::durable_rename_noreplace(ctx.dir / file, ctx.dir / rel);
+    if (s.ok()) return rel;
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Status(ErrorCode::kConflict, "no free name under " + rel_dir);
+}
+
+Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
+                                    const std::vector<RepairAction>& actions) {
+  std::error_code ec;
+  if (!fs::is_directory(ctx.dir, ec)) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("coordination directory not found: {}", ctx.dir.string()));
+  }
+  RepairOutcome out;
+  ArchiveBatch batch(ctx);
+  for (const RepairAction& a : actions) {
+    Step step;
+    std::optional<RecordKind> kind = kind_of_file(a.file);
+    if (!is_plain_name(a.file) || !kind) {
+      step = skip(a, "not a record file name");
+    } else if (a.op == RepairOp::kRequeue || a.op == RepairOp::kDeadLetter) {
+      step = kind != RecordKind::kWork ? skip(a, "not a work file")
+             : a.op == RepairOp::kRequeue ? requeue(ctx, a)
+                                          : dead_letter(ctx, a);
+    } else if (a.op == RepairOp::kRetryFailed) {
+      step = kind != RecordKind::kCompleted ? skip(a, "not a completed file") : retry_failed(ctx, a);
+    } else {
+      step = batch.archive(a);
+    }
+    if (step.inverse) {
+      ++out.applied;
+      out.inverse.push_back(std::move(*step.inverse));
+    } else {
+      ++out.skipped;
+    }
+    if (!step.note.empty()) out.notes.push_back(std::move(step.note));
+  }
+  if (std::string note = batch.finish(); !note.empty()) out.notes.push_back(std::move(note));
+  return out;
+}
+
+}  // namespace dslmodel::store::detail

@@ -1,0 +1,52 @@
+// Repairs of a coordination directory and their undo (private to the dir backend).
+//
+// Inverse elements, in application order (undo replays them newest first):
+//   {"op":"restore","file":"work_x.json","content":<prior text>,"applied":<text written>}
+//   {"op":"undead","file":"work_x.json","dead_file":"dead_x.json","content":<prior text>}
+//   {"op":"unretry","file":"completed_x.json","archived":"archive/retried/<name>",
+//    "work_file":"work_x.json","work_content":<text written>}
+//   {"op":"unarchive","batch":"batch-<ms>-<pid>","files":["completed_x.json", ...]}
+// Thread-compatible; processes coordinate through atomic renames and the archive lock.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dslmodel/clock.h"
+#include "dslmodel/config.h"
+#include "dslmodel/store.h"
+
+namespace dslmodel::store::detail {
+
+struct RepairContext {
+  const std::filesystem::path& dir;
+  const StoreConfig& cfg;
+  const Clock& clock;
+};
+
+Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
+                                    const std::vector<RepairAction>& actions);
+
+Status undo_repairs(const RepairContext& ctx, const nlohmann::json& inverse);
+
+// True for a bare file name (no '/', not "." or ".."): actions never leave the directory.
+bool is_plain_name(std::string_view name);
+
+// The lower-cased "status" string of a JSON object; empty when absent or not a string.
+std::string status_of(const nlohmann::ordered_json& doc);
+
+// Renames without replacing (kConflict when `to` exists) and without fsync; callers fsync the
+// directories once per batch. kNotFound when `from` is gone.
+Status rename_noreplace(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Moves the record `file` into archive/<subdir>/ under its name, or "<stem>.<n>.json" when that is
+// taken, durably. Returns the new path relative to the directory.
+Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::string& file,
+                                           std::string_view subdir);
+
+}  // namespace dslmodel::store::detail
