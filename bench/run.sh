@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark. Usage: bench/run.sh [build-dir]
+set -euo pipefail
+build=${1:-build}
+cmake --build "$build" --target dsl_status_bench dsl_core_bench >/dev/null
+echo "== dsl --json auto status vs a plain reader of the same files"
+"$build/bench/dsl_status_bench"
+echo
+echo "== core: measure and decide"
+"$build/bench/dsl_core_bench" --benchmark_min_time=0.2
