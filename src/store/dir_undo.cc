@@ -28,7 +28,7 @@ std::string str_member(const json& el, const char* key) {
   return it != el.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-bool exists(const fs::path& p) {
+bool path_exists(const fs::path& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
 }
@@ -63,8 +63,8 @@ Status undo_undead(const RepairContext& ctx, const json& el) {
   if (!is_plain_name(file) || !is_plain_name(dead)) {
     return {ErrorCode::kInvalidArgument, "undead: bad file name"};
   }
-  bool work_exists = exists(ctx.dir / file);
-  if (exists(ctx.dir / dead)) {
+  bool work_exists = path_exists(ctx.dir / file);
+  if (path_exists(ctx.dir / dead)) {
     if (work_exists) return conflict(file, "exists again, " + dead + " left in place");
     Status s = platform::durable_rename_noreplace(ctx.dir / dead, ctx.dir / file);
     if (!s.ok()) return s;
@@ -97,7 +97,7 @@ Status undo_unretry(const RepairContext& ctx, const json& el) {
     Result<std::string> moved = move_to_archive_subdir(ctx, work, "undone");
     if (!moved.ok()) return moved.status();
   }
-  if (!archived.empty() && exists(ctx.dir / archived) && !exists(ctx.dir / file)) {
+  if (!archived.empty() && path_exists(ctx.dir / archived) && !path_exists(ctx.dir / file)) {
     return platform::durable_rename_noreplace(ctx.dir / archived, ctx.dir / file);
   }
   return Status::Ok();
@@ -110,13 +110,13 @@ Status undo_unarchive(const RepairContext& ctx, const std::string& batch,
     return {ErrorCode::kInvalidArgument, "unarchive: bad batch name"};
   }
   fs::path batch_dir = ctx.dir / kArchiveDir / batch;
-  if (!exists(batch_dir)) return conflict(batch, "batch directory gone");
+  if (!path_exists(batch_dir)) return conflict(batch, "batch directory gone");
   Result<ArchiveLock> lock = ArchiveLock::exclusive(ctx.dir, /*try_only=*/false);
   if (!lock.ok()) return lock.status();
   if (Status s = cache_put_batch(ctx.dir, batch, nullptr); !s.ok()) return s;
   Status result;
   for (const std::string& f : files) {
-    if (!is_plain_name(f) || !exists(batch_dir / f)) continue;
+    if (!is_plain_name(f) || !path_exists(batch_dir / f)) continue;
     Status s = rename_noreplace(batch_dir / f, ctx.dir / f);
     if (!s.ok() && result.ok()) result = s;
   }

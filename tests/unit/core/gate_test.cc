@@ -1,5 +1,6 @@
 // gate(): each skip reason, their precedence, and the per-cycle limits.
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <vector>
 

@@ -1,1 +1,367 @@
-// (being written)
+#include "journal/file_journal.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace dslmodel::journal {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+TimePoint at_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+JournalEntry make_entry(Outcome outcome, const std::string& id, const std::string& type = "scale_up") {
+  JournalEntry e;
+  e.at = at_ms(1'750'000'000'123);
+  e.outcome = outcome;
+  e.decision.id = id;
+  e.decision.type = type;
+  e.decision.confidence = 0.75;
+  e.decision.created_at = at_ms(1'750'000'000'000);
+  return e;
+}
+
+class FileJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "dsl-journal-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    file_ = dir_ / ".dsl" / "journal.jsonl";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string raw() const {
+    std::ifstream in(file_, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  void append_raw(const std::string& bytes) const {
+    std::ofstream(file_, std::ios::binary | std::ios::app) << bytes;
+  }
+
+  fs::path dir_;
+  fs::path file_;
+};
+
+// Every seq from 1 to n appears exactly once, in increasing order.
+void expect_contiguous(const std::vector<JournalEntry>& entries, std::size_t n) {
+  ASSERT_EQ(entries.size(), n);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<std::int64_t>(i + 1)) << "at index " << i;
+  }
+}
+
+TEST_F(FileJournalTest, MissingFileIsAnEmptyJournal) {
+  FileJournal j(file_);
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_TRUE(all->empty());
+  EXPECT_EQ(j.corrupt_lines(), 0);
+  EXPECT_FALSE(fs::exists(file_));
+}
+
+TEST_F(FileJournalTest, AppendAssignsSequentialSeqsAndCreatesDirectories) {
+  FileJournal j(file_);
+  for (int i = 1; i <= 3; ++i) {
+    auto seq = j.append(make_entry(Outcome::kExecuted, "dec-" + std::to_string(i)));
+    ASSERT_TRUE(seq.ok()) << seq.status().message();
+    EXPECT_EQ(*seq, i);
+  }
+  EXPECT_TRUE(fs::is_regular_file(file_));
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 3);
+  EXPECT_EQ((*all)[2].decision.id, "dec-3");
+}
+
+TEST_F(FileJournalTest, RoundTripsEveryField) {
+  JournalEntry e = make_entry(Outcome::kRolledBack, "dec-9", "scale_down");
+  e.decision.priority = 7;
+  e.decision.rationale = "8 agents idle, health 0.95";
+  e.decision.reason = "idle_capacity";
+  e.decision.parameters = {{"current_agents", 8}, {"target_agents", 5}};
+  e.reason = "why";
+  e.result = "scaled from 5 to 8 agents via hook";
+  e.output = "line 1\nline 2\n";
+  e.duration_ms = 1234;
+  e.epoch = 42;
+  e.inverse = {{"kind", "command"}, {"current_agents", 5}, {"target_agents", 8}};
+  FileJournal j(file_);
+  ASSERT_TRUE(j.append(e).ok());
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  const JournalEntry& got = all->front();
+  EXPECT_EQ(got.seq, 1);
+  EXPECT_EQ(got.at, e.at);
+  EXPECT_EQ(got.outcome, Outcome::kRolledBack);
+  EXPECT_EQ(got.decision.id, "dec-9");
+  EXPECT_EQ(got.decision.type, "scale_down");
+  EXPECT_EQ(got.decision.priority, 7);
+  EXPECT_EQ(got.decision.rationale, e.decision.rationale);
+  EXPECT_EQ(got.decision.parameters, e.decision.parameters);
+  EXPECT_EQ(got.decision.created_at, e.decision.created_at);
+  EXPECT_EQ(got.reason, "why");
+  EXPECT_EQ(got.result, e.result);
+  EXPECT_EQ(got.output, e.output);
+  EXPECT_EQ(got.duration_ms, 1234);
+  EXPECT_EQ(got.epoch, 42);
+  EXPECT_EQ(got.inverse, e.inverse);
+}
+
+TEST_F(FileJournalTest, WritesOneCompactJsonObjectPerLine) {
+  FileJournal j(file_);
+  JournalEntry e = make_entry(Outcome::kExecuted, "a");
+  e.output = "multi\nline\noutput";
+  ASSERT_TRUE(j.append(e).ok());
+  ASSERT_TRUE(j.append(make_entry(Outcome::kSkipped, "b")).ok());
+  std::istringstream lines(raw());
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    auto parsed = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << line;
+    EXPECT_EQ(parsed.dump(), line);
+    EXPECT_EQ(parsed["outcome"], count == 0 ? "executed" : "skipped");
+    EXPECT_EQ(parsed["at"], "2025-06-15T15:06:40.123Z");
+  }
+  EXPECT_EQ(count, 2);
+  EXPECT_EQ(raw().back(), '\n');
+}
+
+TEST_F(FileJournalTest, RecordsSurviveReopenAndSeqContinues) {
+  {
+    FileJournal j(file_);
+    ASSERT_TRUE(j.append(make_entry(Outcome::kIntent, "a")).ok());
+    ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
+  }
+  FileJournal reopened(file_);
+  auto all = reopened.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 2);
+  auto seq = reopened.append(make_entry(Outcome::kIntent, "b"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 3);
+}
+
+TEST_F(FileJournalTest, TornLastLineIsSkippedAndTheNextAppendSealsIt) {
+  FileJournal j(file_);
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "b")).ok());
+  append_raw(R"({"seq":3,"at":"2025-06-15T15:0)");
+  auto torn = j.read_all();
+  ASSERT_TRUE(torn.ok());
+  expect_contiguous(*torn, 2);
+  EXPECT_EQ(j.corrupt_lines(), 1);
+
+  auto seq = j.append(make_entry(Outcome::kExecuted, "c"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 3);
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 3);
+  EXPECT_EQ((*all)[2].decision.id, "c");
+  EXPECT_EQ(j.corrupt_lines(), 1);
+  EXPECT_EQ(raw().back(), '\n');
+}
+
+TEST_F(FileJournalTest, CorruptLinesAnywhereAreSkippedAndCounted) {
+  FileJournal j(file_);
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
+  append_raw("not json\n[1,2]\n{\"seq\":\"x\",\"at\":\"2025-01-01\",\"outcome\":\"executed\"}\n");
+  append_raw("{\"seq\":9,\"at\":\"2025-01-01\",\"outcome\":\"exploded\"}\n\n");
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "b")).ok());
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(j.corrupt_lines(), 4);
+  // The highest seq seen in any JSON line is never reused.
+  EXPECT_EQ((*all)[1].seq, 10);
+}
+
+TEST_F(FileJournalTest, OutputIsBoundedToItsTail) {
+  FileJournal j(file_);
+  JournalEntry e = make_entry(Outcome::kExecuted, "a");
+  e.output = std::string(100 * 1024, 'x') + "END";
+  ASSERT_TRUE(j.append(e).ok());
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().output.size(), FileJournal::kMaxOutputBytes);
+  EXPECT_EQ(all->front().output.substr(all->front().output.size() - 3), "END");
+}
+
+TEST_F(FileJournalTest, InvalidUtf8InOutputIsStoredReadably) {
+  FileJournal j(file_);
+  JournalEntry e = make_entry(Outcome::kFailed, "a");
+  e.output = "bad \xff\xfe bytes";
+  ASSERT_TRUE(j.append(e).ok());
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(j.corrupt_lines(), 0);
+  EXPECT_EQ(all->front().output.substr(0, 4), "bad ");
+}
+
+TEST_F(FileJournalTest, UnwritableLocationFailsWithIo) {
+  std::ofstream(dir_ / "plain-file") << "x";
+  FileJournal j(dir_ / "plain-file" / "journal.jsonl");
+  auto seq = j.append(make_entry(Outcome::kExecuted, "a"));
+  ASSERT_FALSE(seq.ok());
+  EXPECT_EQ(seq.status().code(), ErrorCode::kIo);
+}
+
+TEST_F(FileJournalTest, FileReplacedUnderneathIsReopened) {
+  FileJournal j(file_);
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
+  fs::rename(file_, dir_ / "old.jsonl");
+  auto seq = j.append(make_entry(Outcome::kExecuted, "b"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 1);
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().decision.id, "b");
+}
+
+TEST_F(FileJournalTest, ThreadsSharingOneJournalGetUniqueSeqs) {
+  FileJournal j(file_);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&j, t] {
+        for (int i = 0; i < 25; ++i) {
+          EXPECT_TRUE(j.append(make_entry(Outcome::kExecuted, std::to_string(t))).ok());
+        }
+      });
+    }
+  }
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 100);
+  EXPECT_EQ(j.corrupt_lines(), 0);
+}
+
+TEST_F(FileJournalTest, SeparateJournalsOnOneFileNeverReuseASeq) {
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([this, t] {
+        FileJournal mine(file_);  // its own fd: exclusion comes from flock
+        for (int i = 0; i < 40; ++i) {
+          EXPECT_TRUE(mine.append(make_entry(Outcome::kExecuted, std::to_string(t))).ok());
+        }
+      });
+    }
+  }
+  FileJournal reader(file_);
+  auto all = reader.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 80);
+  EXPECT_EQ(reader.corrupt_lines(), 0);
+}
+
+TEST_F(FileJournalTest, ForkedProcessesAppendingTogetherKeepUniqueSeqs) {
+  constexpr int kChildren = 2;
+  constexpr int kEach = 40;
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      FileJournal mine(file_);
+      for (int i = 0; i < kEach; ++i) {
+        if (!mine.append(make_entry(Outcome::kExecuted, "child")).ok()) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  FileJournal reader(file_);
+  auto all = reader.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, kChildren * kEach);
+  EXPECT_EQ(reader.corrupt_lines(), 0);
+}
+
+// A child appends in a loop and reports each acknowledged seq on a pipe; it is SIGKILLed at a
+// random moment. The journal must stay readable and hold every acknowledged record.
+TEST_F(FileJournalTest, KillDashNineNeverLosesAnAcknowledgedRecord) {
+  std::random_device rd;
+  unsigned seed = rd();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(5, 60);
+  std::int64_t acknowledged = 0;
+  for (int round = 0; round < 5; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      FileJournal mine(file_);
+      JournalEntry e = make_entry(Outcome::kExecuted, "victim");
+      e.output = std::string(3000, 'o');
+      while (true) {
+        auto seq = mine.append(e);
+        if (!seq.ok()) ::_exit(1);
+        std::int64_t v = *seq;
+        if (::write(fds[1], &v, sizeof v) != sizeof v) ::_exit(2);
+      }
+    }
+    ::close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "the child stopped on its own: " << status;
+    for (std::int64_t v = 0; ::read(fds[0], &v, sizeof v) == sizeof v;) acknowledged = v;
+    ::close(fds[0]);
+
+    FileJournal reader(file_);
+    auto all = reader.read_all();
+    ASSERT_TRUE(all.ok()) << all.status().message();
+    EXPECT_LE(reader.corrupt_lines(), round + 1);
+    ASSERT_GE(static_cast<std::int64_t>(all->size()), acknowledged);
+    expect_contiguous(*all, all->size());
+    for (const JournalEntry& e : *all) EXPECT_EQ(e.output.size(), 3000u);
+  }
+  FileJournal after(file_);
+  auto before = after.read_all();
+  ASSERT_TRUE(before.ok());
+  auto seq = after.append(make_entry(Outcome::kExecuted, "after"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, static_cast<std::int64_t>(before->size()) + 1);
+  auto final_read = after.read_all();
+  ASSERT_TRUE(final_read.ok());
+  expect_contiguous(*final_read, before->size() + 1);
+}
+
+}  // namespace
+}  // namespace dslmodel::journal
