@@ -28,7 +28,7 @@ struct PolicyConfig {
   Seconds agent_timeout{60};         // an agent whose heartbeat is older is not active
   Seconds scale_down_delay{300};     // no scale-down this soon after a scale-up
   Seconds cooldown{60};              // no scaling this soon after any scaling actuation
-  Seconds max_work_age{7 * 86400};   // an item queued longer is given up (dead_<id>.json)
+  Seconds max_work_age{0};           // an item queued longer is given up (dead_<id>.json); 0: never
   Seconds retention{86400};          // completed/telemetry older are archived by optimize
   std::int64_t default_max_attempts = 3;  // for items without "max_attempts"
   int archive_min_files = 100;       // optimize archives only when this many are due

@@ -138,6 +138,8 @@ class AutonomousDecisionEngine {
  private:
   Result<ExecutorResult> run_one(const Decision& d, std::string& output);
   DecisionHistory load_history() const;
+  // Journals a failed outcome for every intent left open by an engine that was killed mid-action.
+  void close_interrupted();
 
   Config config_;
   EngineParts parts_;

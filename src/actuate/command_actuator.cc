@@ -1,5 +1,7 @@
 #include "actuate/command_actuator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,8 +9,6 @@
 #include <optional>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "platform/subprocess.h"
 
@@ -81,10 +81,11 @@ std::string last_line(std::string_view output) {
 Status failure_status(const std::string& prog, const platform::RunResult& run,
                       std::chrono::seconds timeout) {
   if (run.timed_out) {
-    return Status(ErrorCode::kTimeout, fmt::format("{} timed out after {}s", prog, timeout.count()));
+    return Status(ErrorCode::kTimeout,
+                  fmt::format("{} timed out after {}s", prog, timeout.count()));
   }
   std::string how = run.signal != 0 ? fmt::format("was killed by signal {}", run.signal)
-                                     : fmt::format("exited with {}", run.exit_code);
+                                    : fmt::format("exited with {}", run.exit_code);
   std::string line = last_line(run.output);
   if (line.empty()) return Status(ErrorCode::kUnavailable, fmt::format("{} {}", prog, how));
   return Status(ErrorCode::kUnavailable, fmt::format("{} {}: {}", prog, how, line));
@@ -106,8 +107,7 @@ Result<std::unique_ptr<CommandActuator>> CommandActuator::create(const ActuatorC
                                 i, *bad));
     }
   }
-  return std::unique_ptr<CommandActuator>(
-      new CommandActuator(config, std::move(coordination_dir)));
+  return std::unique_ptr<CommandActuator>(new CommandActuator(config, std::move(coordination_dir)));
 }
 
 CommandActuator::CommandActuator(ActuatorConfig config, std::string coordination_dir)

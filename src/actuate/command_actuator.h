@@ -12,10 +12,9 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/actuator.h"
 #include "dslmodel/config.h"
@@ -26,7 +25,7 @@ namespace dslmodel::actuate {
 class CommandActuator final : public Actuator {
  public:
   // The most output kept from one run (the tail), in bytes.
-  static constexpr std::size_t kMaxOutput = 16 * 1024;
+  static constexpr std::size_t kMaxOutput = std::size_t{16} * 1024;
 
   // Validates the template. Fails with kInvalidArgument when config.scale_command is empty,
   // its program is empty, or an argument holds an unknown placeholder (the message names it).

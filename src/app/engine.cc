@@ -169,9 +169,22 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std:
   return it->second(d);
 }
 
+void AutonomousDecisionEngine::close_interrupted() {
+  auto entries = parts_.journal->read_all();
+  if (!entries.ok()) return;
+  for (JournalEntry e : journal::unresolved_intents(*entries)) {
+    e.outcome = Outcome::kFailed;
+    e.at = parts_.clock->now();
+    e.reason = "interrupted: the engine stopped before recording an outcome";
+    e.epoch = epoch_;
+    (void)parts_.journal->append(e);
+  }
+}
+
 ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<Decision>& decisions,
                                                             const ExecuteOptions& options) {
   const TimePoint now = parts_.clock->now();
+  if (is_leader_) close_interrupted();
   const DecisionHistory history = load_history();
   GateInput in;
   in.min_confidence = options.min_confidence.value_or(config_.gate.min_confidence);

@@ -53,7 +53,8 @@ std::vector<GateVerdict> gate(const std::vector<Decision>& decisions, const Gate
       if (is_scale(d)) st.last_actuation = now;
       if (in.dry_run) reason = "dry_run";
     }
-    out.push_back({.run = reason.empty(), .reason = std::move(reason)});
+    const bool run = reason.empty();
+    out.push_back({.run = run, .reason = std::move(reason)});
   }
   return out;
 }

@@ -53,7 +53,9 @@ std::string lower(std::string_view s) {
 }
 
 bool is_terminal_work(std::string_view status) { return one_of(status, kTerminalWork); }
-bool is_pending_work(std::string_view status) { return status.empty() || lower(status) == "pending"; }
+bool is_pending_work(std::string_view status) {
+  return status.empty() || lower(status) == "pending";
+}
 bool is_claimed_work(std::string_view status) { return one_of(status, kClaimedWork); }
 bool is_succeeded(std::string_view status) { return one_of(status, kSucceeded); }
 bool is_failed(std::string_view status) { return one_of(status, kFailed); }
@@ -130,11 +132,12 @@ SystemMetrics measure(const Snapshot& snap, const Config& cfg, TimePoint now) {
   count_work(snap, m);
   count_completed(snap, m);
   m.telemetry_volume = std::max<std::int64_t>(0, snap.archived.telemetry);
-  for (const TelemetryRecord& t : snap.telemetry) m.telemetry_volume += std::max<std::int64_t>(0, t.count);
+  for (const TelemetryRecord& t : snap.telemetry)
+    m.telemetry_volume += std::max<std::int64_t>(0, t.count);
   m.rejected_files = static_cast<std::int64_t>(snap.rejected.size());
-  m.files_read = static_cast<std::int64_t>(snap.agents.size() + snap.work.size() +
-                                           snap.completed.size() + snap.telemetry.size() +
-                                           snap.rejected.size());
+  m.files_read =
+      static_cast<std::int64_t>(snap.agents.size() + snap.work.size() + snap.completed.size() +
+                                snap.telemetry.size() + snap.rejected.size());
   m.health_score = compute_health_score(m, cfg.health);
   m.health_state = classify_health(m.health_score);
   return m;

@@ -36,7 +36,7 @@ double compute_health_score(const SystemMetrics& m, const HealthWeights& w) {
   double h = m.completion_rate * w.completion;
   h += saturating_ratio(agents, w.agent_saturation) * w.agents;
   h += std::max(0.0, 1.0 - (w.queue_saturation > 0.0 ? queue / w.queue_saturation
-                                                      : (queue > 0.0 ? 1.0 : 0.0))) *
+                                                     : (queue > 0.0 ? 1.0 : 0.0))) *
        w.queue;
   h += saturating_ratio(telemetry, w.telemetry_saturation) * w.telemetry;
   return std::min(h, 1.0);

@@ -1,12 +1,13 @@
 // The built-in decision policy (DESIGN §5; rules and confidence model in docs/policy.md).
+#include "dslmodel/policy.h"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include "core/rules.h"
-#include "dslmodel/policy.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel {
@@ -76,19 +77,17 @@ std::vector<ScaleRule> scale_rules(const SystemMetrics& m, const Config& cfg) {
   const std::string agents = plural(s, "active agent");
   std::vector<ScaleRule> rules;
   if (s < p.min_agents) {
-    rules.push_back({"below_min_agents", true, kScaleBoundsPriority, kBelowMinConfidence,
-                     p.min_agents,
-                     fmt::format("{}: {} below min_agents {}", health_words(m), agents,
-                                 p.min_agents)});
+    rules.push_back(
+        {"below_min_agents", true, kScaleBoundsPriority, kBelowMinConfidence, p.min_agents,
+         fmt::format("{}: {} below min_agents {}", health_words(m), agents, p.min_agents)});
   }
   if (s > p.max_agents) {
-    rules.push_back({"above_max_agents", false, kScaleBoundsPriority, kAboveMaxConfidence,
-                     p.max_agents,
-                     fmt::format("{}: {} above max_agents {}", health_words(m), agents,
-                                 p.max_agents)});
+    rules.push_back(
+        {"above_max_agents", false, kScaleBoundsPriority, kAboveMaxConfidence, p.max_agents,
+         fmt::format("{}: {} above max_agents {}", health_words(m), agents, p.max_agents)});
   }
-  const std::string load = fmt::format("{} with {} waiting and {}", health_words(m),
-                                       plural(q, "item"), agents);
+  const std::string load =
+      fmt::format("{} with {} waiting and {}", health_words(m), plural(q, "item"), agents);
   if (m.health_state == HealthState::kCritical && q > 0) {
     rules.push_back({"critical_backlog", true, kCriticalPriority, kCriticalConfidence,
                      s + scaled_step(p.critical_scale_step, p.scale_factor), load});
@@ -97,17 +96,17 @@ std::vector<ScaleRule> scale_rules(const SystemMetrics& m, const Config& cfg) {
     rules.push_back({"degraded_backlog", true, kDegradedPriority, kDegradedConfidence,
                      s + scaled_step(p.degraded_scale_step, p.scale_factor), load});
   }
-  const auto saturation = std::llround(cfg.health.agent_saturation);
   if (m.health_state == HealthState::kOptimal && q == 0 &&
-      static_cast<double>(s) > cfg.health.agent_saturation) {
+      static_cast<double>(s) > cfg.health.agent_saturation) {  // false for NaN and inf
+    const std::int64_t saturation = std::llround(cfg.health.agent_saturation);
     rules.push_back({"over_provisioned", false, kOverProvisionedPriority,
-                     kOverProvisionedConfidence,
-                     std::max<std::int64_t>(p.min_agents, saturation), load});
+                     kOverProvisionedConfidence, std::max<std::int64_t>(p.min_agents, saturation),
+                     load});
   }
   if (q == 0 && m.in_progress == 0 && s > p.min_agents) {
-    rules.push_back({"idle_capacity", false, kIdlePriority, kIdleConfidence, p.min_agents,
-                     fmt::format("{} with no work waiting or running and {}", health_words(m),
-                                 agents)});
+    rules.push_back(
+        {"idle_capacity", false, kIdlePriority, kIdleConfidence, p.min_agents,
+         fmt::format("{} with no work waiting or running and {}", health_words(m), agents)});
   }
   return rules;
 }
@@ -119,12 +118,14 @@ Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics
   d.priority = r.priority;
   d.confidence = r.confidence;
   d.reason = std::string(r.reason);
-  d.rationale = fmt::format("{}: {} ({} \u2192 {})", r.why,
-                            r.up ? "add " + plural(target - s, "agent")
-                                 : "remove " + plural(s - target, "agent"),
-                            s, target);
-  d.parameters = {{"current_agents", s},      {"target_agents", target},
-                  {"delta", target - s},      {"work_queue_size", m.work_queue_size},
+  d.rationale = fmt::format(
+      "{}: {} ({} \u2192 {})", r.why,
+      r.up ? "add " + plural(target - s, "agent") : "remove " + plural(s - target, "agent"), s,
+      target);
+  d.parameters = {{"current_agents", s},
+                  {"target_agents", target},
+                  {"delta", target - s},
+                  {"work_queue_size", m.work_queue_size},
                   {"health_score", m.health_score}};
   return d;
 }
@@ -174,11 +175,13 @@ std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetric
   d.confidence = clear ? kRepairClearConfidence : kRepairUnclearConfidence;
   d.reason = orphaned > 0 ? "orphaned_claims" : expired > 0 ? "expired_leases" : "stale_work";
   d.rationale = fmt::format(
-      "{} with {} queued: repair {} ({} orphaned, {} expired, {} to dead-letter)",
-      health_words(m), plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
+      "{} with {} queued: repair {} ({} orphaned, {} expired, {} to dead-letter)", health_words(m),
+      plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
       plural(orphaned, "claim"), plural(expired, "lease"), dead);
-  d.parameters = {{"items", std::ssize(actions)}, {"actions", actions_json(actions)},
-                  {"orphaned", orphaned},         {"expired_leases", expired},
+  d.parameters = {{"items", std::ssize(actions)},
+                  {"actions", actions_json(actions)},
+                  {"orphaned", orphaned},
+                  {"expired_leases", expired},
                   {"dead_letter", dead}};
   return d;
 }

@@ -46,7 +46,7 @@ std::optional<RepairAction> repair_for(const WorkRecord& w, const detail::AgentI
   if (max_attempts >= 1 && w.attempts >= max_attempts) {
     return RepairAction{RepairOp::kDeadLetter, w.file, "", "max_attempts"};
   }
-  if (past(w.created, p.max_work_age, now)) {
+  if (p.max_work_age.count() > 0 && past(w.created, p.max_work_age, now)) {
     return RepairAction{RepairOp::kDeadLetter, w.file, "", "max_work_age"};
   }
   return std::nullopt;
@@ -112,7 +112,7 @@ std::string to_string(RepairOp op) {
 }
 
 std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,
-                                            TimePoint now) {
+                                             TimePoint now) {
   std::vector<const WorkRecord*> items;
   for (const WorkRecord& w : snap.work) {
     if (!detail::is_terminal_work(w.status)) items.push_back(&w);

@@ -1,10 +1,10 @@
 #include "dslmodel/time.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 namespace dslmodel {
 namespace {
@@ -95,10 +95,10 @@ std::string format_iso8601(TimePoint t) {
   auto day_start = floor<std::chrono::days>(ms);
   year_month_day ymd{day_start};
   hh_mm_ss<milliseconds> tod{ms - day_start};
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
-                     tod.subseconds().count());
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z",
+                     static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()), tod.hours().count(), tod.minutes().count(),
+                     tod.seconds().count(), tod.subseconds().count());
 }
 
 std::int64_t unix_millis(TimePoint t) {

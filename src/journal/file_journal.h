@@ -11,14 +11,14 @@
 // read_all() takes a shared flock, so it never sees a record being written.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <vector>
-
-#include <sys/types.h>
 
 #include "dslmodel/journal.h"
 #include "dslmodel/status.h"
@@ -28,7 +28,7 @@ namespace dslmodel::journal {
 class FileJournal final : public Journal {
  public:
   // JournalEntry::output is cut to its last this many bytes (at a UTF-8 boundary) on append.
-  static constexpr std::size_t kMaxOutputBytes = 16 * 1024;
+  static constexpr std::size_t kMaxOutputBytes = std::size_t{16} * 1024;
 
   // Does no I/O: the file and its parent directories are created by the first append().
   explicit FileJournal(std::filesystem::path file);

@@ -1,6 +1,7 @@
 #include "journal/history.h"
 
-#include <set>
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "dslmodel/decision.h"
@@ -18,16 +19,26 @@ bool is_scale(const Decision& d) {
 
 }  // namespace
 
+std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& entries) {
+  std::map<std::string, const JournalEntry*> open;
+  for (const JournalEntry& e : entries) {
+    if (e.outcome == Outcome::kIntent) {
+      open[e.decision.id] = &e;
+    } else {
+      open.erase(e.decision.id);
+    }
+  }
+  std::vector<JournalEntry> out;
+  for (const auto& [id, e] : open) out.push_back(*e);
+  std::sort(out.begin(), out.end(),
+            [](const JournalEntry& a, const JournalEntry& b) { return a.seq < b.seq; });
+  return out;
+}
+
 DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
   DecisionHistory h;
-  std::set<std::string> unresolved;
   for (const JournalEntry& e : entries) {
     const Decision& d = e.decision;
-    if (e.outcome == Outcome::kIntent) {
-      unresolved.insert(d.id);
-      continue;
-    }
-    unresolved.erase(d.id);
     if (e.outcome == Outcome::kExecuted) {
       if (d.type == decision_type::kScaleUp) keep_latest(h.last_scale_up, e.at);
       if (d.type == decision_type::kScaleDown) keep_latest(h.last_scale_down, e.at);
@@ -36,7 +47,7 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
       keep_latest(h.last_actuation, e.at);
     }
   }
-  h.in_flight = static_cast<int>(unresolved.size());
+  h.in_flight = static_cast<int>(unresolved_intents(entries).size());
   return h;
 }
 

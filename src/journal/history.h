@@ -16,6 +16,10 @@
 
 namespace dslmodel::journal {
 
+// Intent records with no later outcome for the same decision id, oldest first: actions an engine
+// started and never finished recording (it was killed mid-action).
+std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& entries);
+
 // last_scale_up / last_scale_down: the latest `at` of a kExecuted "scale_up" / "scale_down".
 // last_actuation: the latest `at` of a kExecuted scale decision or of a kRolledBack one (undoing
 // a scaling changes the agent count too, so it restarts the cooldown).
@@ -31,7 +35,6 @@ bool is_rolled_back(const std::vector<JournalEntry>& entries, std::string_view d
 
 // The last n final outcomes (every entry but kIntent: executed, failed, skipped, rolled_back,
 // rollback_failed), newest first.
-std::vector<JournalEntry> recent_decisions(const std::vector<JournalEntry>& entries,
-                                           std::size_t n);
+std::vector<JournalEntry> recent_decisions(const std::vector<JournalEntry>& entries, std::size_t n);
 
 }  // namespace dslmodel::journal

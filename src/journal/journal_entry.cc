@@ -1,12 +1,11 @@
 // JournalEntry <-> JSON, and Outcome names (declared in dslmodel/journal.h).
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/journal.h"
 #include "dslmodel/time.h"

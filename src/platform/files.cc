@@ -3,6 +3,7 @@
 #include "platform/files.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace dslmodel::platform {
 namespace {
@@ -168,8 +167,9 @@ Status read_file_at(int dir_fd, const char* name, std::size_t max_size, std::str
       return {ErrorCode::kIo, std::strerror(errno)};
     }
     out.resize(have + static_cast<std::size_t>(n));
-    if (n == 0) break;
     if (out.size() > max_size) return over();
+    // A short read of a regular file is its end; a full one may have more behind it.
+    if (static_cast<std::size_t>(n) < want) break;
     want = 4096;
   }
   return Status::Ok();

@@ -40,8 +40,7 @@ Status append_durable(const std::filesystem::path& path, std::string_view line);
 Status durable_rename(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Like durable_rename, but fails with kConflict when `to` already exists (never replaces it).
-Status durable_rename_noreplace(const std::filesystem::path& from,
-                                const std::filesystem::path& to);
+Status durable_rename_noreplace(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // fsyncs the directory `dir` so that entries created, renamed or removed in it are durable.
 Status fsync_directory(const std::filesystem::path& dir);

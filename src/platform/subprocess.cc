@@ -5,6 +5,7 @@
 #include "platform/subprocess.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,10 +20,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -206,7 +206,7 @@ class Child {
   void drain_output();
   void enforce_deadline(Clock::time_point now);
   void poll_once(Clock::time_point now);
-  int reap();
+  std::optional<int> reap();
 
   pid_t pid_;
   Fd out_;
@@ -227,7 +227,8 @@ bool Child::exited() const {
   do {
     rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
   } while (rc < 0 && errno == EINTR);
-  return rc == 0 && info.si_pid == pid_;
+  // ECHILD: someone else reaped it (e.g. SIGCHLD ignored by the embedding process).
+  return rc < 0 || info.si_pid == pid_;
 }
 
 void Child::feed_stdin() {
@@ -277,7 +278,7 @@ void Child::poll_once(Clock::time_point now) {
   if (out_.valid()) fds[n++] = {out_.get(), POLLIN, 0};
   if (in_.valid()) fds[n++] = {in_.get(), POLLOUT, 0};
   if (pidfd_.valid()) fds[n++] = {pidfd_.get(), POLLIN, 0};
-  Clock::time_point next = killed_ ? now + milliseconds(100)
+  Clock::time_point next = killed_      ? now + milliseconds(100)
                            : timed_out_ ? kill_deadline_
                                         : term_deadline_;
   auto wait = std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1);
@@ -289,10 +290,14 @@ void Child::poll_once(Clock::time_point now) {
   if (in_.valid()) feed_stdin();
 }
 
-int Child::reap() {
+// The wait status, or nullopt when the child was already reaped elsewhere.
+std::optional<int> Child::reap() {
   int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  pid_t rc;
+  do {
+    rc = ::waitpid(pid_, &status, 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc != pid_) return std::nullopt;
   return status;
 }
 
@@ -307,13 +312,13 @@ RunResult Child::wait(Clock::time_point start) {
   // The leader is a zombie, so its group id is still reserved: grandchildren of a timed-out
   // command die with it.
   if (timed_out_) ::kill(-pid_, SIGKILL);
-  int status = reap();
+  std::optional<int> status = reap();
   RunResult r;
   r.timed_out = timed_out_;
-  if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.signal = WTERMSIG(status);
+  if (status && WIFEXITED(*status)) {
+    r.exit_code = WEXITSTATUS(*status);
+  } else if (status && WIFSIGNALED(*status)) {
+    r.signal = WTERMSIG(*status);
   }
   r.output = tail_.take();
   return r;

@@ -10,10 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "platform/files.h"
 #include "store/record_parse.h"
@@ -27,9 +26,7 @@ using BatchMap = std::map<std::string, ArchivedTotals, std::less<>>;
 
 constexpr std::size_t kMaxCacheSize = 64u << 20;
 
-fs::path cache_path(const fs::path& dir) {
-  return dir / kStateDir / "archive_totals.json";
-}
+fs::path cache_path(const fs::path& dir) { return dir / kStateDir / "archive_totals.json"; }
 
 fs::path lock_path(const fs::path& dir) { return dir / kStateDir / "archive.lock"; }
 
@@ -93,8 +90,8 @@ std::vector<std::string> list_batches(const fs::path& dir) {
     bool is_dir = e->d_type == DT_DIR;
     if (e->d_type == DT_UNKNOWN) {
       struct stat st {};
-      is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-               S_ISDIR(st.st_mode);
+      is_dir =
+          ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
     }
     if (is_dir) out.emplace_back(name);
   }

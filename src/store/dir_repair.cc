@@ -1,5 +1,8 @@
 // apply(): each action re-reads its record, checks its precondition and changes the directory with
 // atomic writes and renames. Records are rewritten with their fields in their original order.
+#include "store/dir_repair.h"
+
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,12 +10,9 @@
 #include <cstring>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
-#include "store/dir_repair.h"
 #include "store/record_parse.h"
 
 namespace dslmodel::store::detail {
@@ -59,7 +59,8 @@ Result<Loaded> load(const RepairContext& ctx, const std::string& name) {
     return text.status();
   }
   ojson doc = ojson::parse(*text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Status(ErrorCode::kCorrupt, "not a JSON object");
+  if (doc.is_discarded() || !doc.is_object())
+    return Status(ErrorCode::kCorrupt, "not a JSON object");
   return Loaded{std::move(text).value(), std::move(doc)};
 }
 
@@ -79,7 +80,8 @@ Step requeue(const RepairContext& ctx, const RepairAction& a) {
     return skip(a, fmt::format("claimed by \"{}\" now", claimed_by));
   }
   auto att = doc.find("attempts");
-  std::int64_t attempts = att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
+  std::int64_t attempts =
+      att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
   doc["status"] = "pending";
   doc.erase("claimed_by");
   doc.erase("claimed_at");
@@ -149,8 +151,11 @@ Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
   if (Status s = platform::atomic_create_file(ctx.dir / work, content); !s.ok()) {
     return skip(a, s.code() == ErrorCode::kConflict ? work + " exists" : s.message());
   }
-  json inverse = {{"op", "unretry"},   {"file", a.file},          {"archived", nullptr},
-                  {"work_file", work}, {"work_content", content}};
+  json inverse = {{"op", "unretry"},
+                  {"file", a.file},
+                  {"archived", nullptr},
+                  {"work_file", work},
+                  {"work_content", content}};
   Result<std::string> archived = move_to_archive_subdir(ctx, a.file, "retried");
   if (!archived.ok()) {
     return {inverse, fmt::format("retry_failed {}: queued, but not moved: {}", a.file,
@@ -172,8 +177,11 @@ class ArchiveBatch {
       return skip(a, "not a completed or telemetry file");
     }
     if (Status s = open(); !s.ok()) return skip(a, s.message());
-    Result<std::string> text = platform::read_file_limited(ctx_.dir / a.file, ctx_.cfg.max_file_size);
-    if (!text.ok()) return skip(a, text.status().code() == ErrorCode::kNotFound ? "gone" : text.status().message());
+    Result<std::string> text =
+        platform::read_file_limited(ctx_.dir / a.file, ctx_.cfg.max_file_size);
+    if (!text.ok())
+      return skip(a,
+                  text.status().code() == ErrorCode::kNotFound ? "gone" : text.status().message());
     ArchivedTotals add;
     if (kind == RecordKind::kTelemetry) {
       auto r = parse_telemetry(a.file, *text);
@@ -217,7 +225,8 @@ class ArchiveBatch {
     if (!lock.ok()) return lock.status();
     std::error_code ec;
     fs::create_directories(ctx_.dir / kArchiveDir, ec);
-    std::string base = fmt::format("{}{}-{}", kBatchPrefix, unix_millis(ctx_.clock.now()), ::getpid());
+    std::string base =
+        fmt::format("{}{}-{}", kBatchPrefix, unix_millis(ctx_.clock.now()), ::getpid());
     for (int n = 0; n < 1000; ++n) {
       batch_ = n == 0 ? base : fmt::format("{}-{}", base, n);
       if (::mkdir(batch_dir().c_str(), 0755) == 0) {
@@ -226,7 +235,8 @@ class ArchiveBatch {
       }
       if (errno != EEXIST) break;
     }
-    return Status(ErrorCode::kIo, fmt::format("{}: {}", batch_dir().string(), std::strerror(errno)));
+    return Status(ErrorCode::kIo,
+                  fmt::format("{}: {}", batch_dir().string(), std::strerror(errno)));
   }
 
   const RepairContext& ctx_;
@@ -269,11 +279,12 @@ Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
     if (!is_plain_name(a.file) || !kind) {
       step = skip(a, "not a record file name");
     } else if (a.op == RepairOp::kRequeue || a.op == RepairOp::kDeadLetter) {
-      step = kind != RecordKind::kWork ? skip(a, "not a work file")
+      step = kind != RecordKind::kWork    ? skip(a, "not a work file")
              : a.op == RepairOp::kRequeue ? requeue(ctx, a)
                                           : dead_letter(ctx, a);
     } else if (a.op == RepairOp::kRetryFailed) {
-      step = kind != RecordKind::kCompleted ? skip(a, "not a completed file") : retry_failed(ctx, a);
+      step =
+          kind != RecordKind::kCompleted ? skip(a, "not a completed file") : retry_failed(ctx, a);
     } else {
       step = batch.archive(a);
     }

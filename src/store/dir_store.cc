@@ -4,14 +4,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "platform/files.h"
 #include "store/archive_totals.h"
@@ -25,8 +25,7 @@ namespace fs = std::filesystem;
 
 template <typename T>
 void sort_by_file(std::vector<T>& records) {
-  std::sort(records.begin(), records.end(),
-            [](const T& a, const T& b) { return a.file < b.file; });
+  std::sort(records.begin(), records.end(), [](const T& a, const T& b) { return a.file < b.file; });
 }
 
 template <typename T>
@@ -38,42 +37,94 @@ void keep(Result<T>&& parsed, std::string_view name, std::vector<T>& into, Snaps
   }
 }
 
-// Reads one directory entry into the snapshot. `buf` is scratch space reused across files.
-void read_entry(int dir_fd, const dirent& e, std::size_t max_size, std::string& buf,
-                Snapshot& snap) {
+// Reads records relative to a directory descriptor into one reused buffer. For an entry that
+// readdir reports as a regular file it costs openat, one read and close: a short read of a
+// regular file ends it, and a read that fills max_size + 1 bytes proves the file too large.
+class RecordReader {
+ public:
+  explicit RecordReader(std::size_t max_size) : max_(max_size) {}
+
+  // The file's bytes, valid until the next call; the error message is the rejection reason.
+  Result<std::string_view> read(int dir_fd, const dirent& e) {
+    if (e.d_type != DT_REG || max_ > kMaxBuffer) {
+      Status s = platform::read_file_at(dir_fd, e.d_name, max_, other_);
+      if (!s.ok()) return s;
+      return std::string_view(other_);
+    }
+    if (!buf_) buf_ = std::make_unique<char[]>(max_ + 1);
+    int fd = ::openat(dir_fd, e.d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return fail(errno);
+    ssize_t n = 0;
+    do {
+      n = ::read(fd, buf_.get(), max_ + 1);
+    } while (n < 0 && errno == EINTR);
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return fail(err);
+    if (static_cast<std::size_t>(n) > max_) {
+      return Status(ErrorCode::kInvalidArgument,
+                    fmt::format("over the size limit ({} bytes)", max_));
+    }
+    return std::string_view(buf_.get(), static_cast<std::size_t>(n));
+  }
+
+ private:
+  static constexpr std::size_t kMaxBuffer = 64u << 20;
+
+  static Status fail(int err) {
+    if (err == ELOOP) return {ErrorCode::kInvalidArgument, "symlink"};
+    return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::strerror(err)};
+  }
+
+  std::size_t max_;
+  std::unique_ptr<char[]> buf_;  // max_ + 1 bytes, allocated once, untouched pages stay free
+  std::string other_;
+};
+
+bool is_special(unsigned char d_type) {
+  return d_type == DT_DIR || d_type == DT_FIFO || d_type == DT_SOCK || d_type == DT_CHR ||
+         d_type == DT_BLK;
+}
+
+// Reads one directory entry into the snapshot.
+void read_entry(int dir_fd, const dirent& e, RecordReader& reader, Snapshot& snap) {
   std::string_view name = e.d_name;
   if (name.empty() || name.front() == '.') return;
   std::optional<RecordKind> kind = kind_of_file(name);
   if (!kind) return;
-  if (e.d_type == DT_LNK) {
-    snap.rejected.push_back({std::string(name), "symlink"});
+  if (e.d_type == DT_LNK || is_special(e.d_type)) {
+    snap.rejected.push_back(
+        {std::string(name), e.d_type == DT_LNK ? "symlink" : "not a regular file"});
     return;
   }
-  Status read = platform::read_file_at(dir_fd, e.d_name, max_size, buf);
-  if (!read.ok()) {
+  Result<std::string_view> bytes = reader.read(dir_fd, e);
+  if (!bytes.ok()) {
     // A record renamed away between listing and opening (claimed, archived) is simply gone.
-    if (read.code() != ErrorCode::kNotFound) snap.rejected.push_back({std::string(name), read.message()});
+    if (bytes.status().code() != ErrorCode::kNotFound) {
+      snap.rejected.push_back({std::string(name), bytes.status().message()});
+    }
     return;
   }
   switch (*kind) {
     case RecordKind::kAgent:
-      keep(parse_agent(name, buf), name, snap.agents, snap);
+      keep(parse_agent(name, *bytes), name, snap.agents, snap);
       break;
     case RecordKind::kWork:
-      keep(parse_work(name, buf), name, snap.work, snap);
+      keep(parse_work(name, *bytes), name, snap.work, snap);
       break;
     case RecordKind::kCompleted:
-      keep(parse_completed(name, buf), name, snap.completed, snap);
+      keep(parse_completed(name, *bytes), name, snap.completed, snap);
       break;
     case RecordKind::kTelemetry:
-      keep(parse_telemetry(name, buf), name, snap.telemetry, snap);
+      keep(parse_telemetry(name, *bytes), name, snap.telemetry, snap);
       break;
   }
 }
 
 Status open_error(const fs::path& dir, int err) {
   if (err == ENOENT) {
-    return {ErrorCode::kNotFound, fmt::format("coordination directory not found: {}", dir.string())};
+    return {ErrorCode::kNotFound,
+            fmt::format("coordination directory not found: {}", dir.string())};
   }
   if (err == ENOTDIR) return {ErrorCode::kIo, fmt::format("{}: not a directory", dir.string())};
   return {ErrorCode::kIo, fmt::format("{}: {}", dir.string(), std::strerror(err))};
@@ -89,8 +140,7 @@ Status read_top_level(const fs::path& dir, std::size_t max_size, Snapshot& snap)
     ::close(fd);
     return open_error(dir, err);
   }
-  std::string buf;
-  buf.reserve(4096);
+  RecordReader reader(max_size);
   for (;;) {
     errno = 0;
     dirent* e = ::readdir(d);
@@ -98,7 +148,7 @@ Status read_top_level(const fs::path& dir, std::size_t max_size, Snapshot& snap)
       if (errno != 0) snap.partial = true;
       break;
     }
-    read_entry(fd, *e, max_size, buf, snap);
+    read_entry(fd, *e, reader, snap);
   }
   ::closedir(d);
   return Status::Ok();

@@ -1,6 +1,7 @@
 // undo(): replays inverse elements newest first. Every step first looks at the current state, so
 // replaying an inverse twice, or after a crash half way, is safe.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "platform/files.h"
 #include "store/archive_totals.h"

@@ -2,115 +2,43 @@
 // of many small files builds no JSON trees. OTLP exports (nested spans) use the DOM parser.
 #include "store/record_parse.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "dslmodel/time.h"
+#include "store/json_scan.h"
 
 namespace dslmodel::store {
 namespace {
 
 using json = nlohmann::json;
 
-enum class JType { kAbsent, kNull, kBool, kInt, kUnsigned, kFloat, kString, kObject, kArray };
-
-struct Field {
-  JType type = JType::kAbsent;
-  std::string s;
-  std::int64_t i = 0;
-  std::uint64_t u = 0;
-  double d = 0;
-};
+using detail::Field;
+using detail::JType;
 
 Status corrupt(std::string reason) { return {ErrorCode::kCorrupt, std::move(reason)}; }
 
-// Collects the top-level members named in `keys` (the last duplicate wins) and validates the rest.
+// Scans `bytes`, keeping the members named in `keys`; the error is the rejection reason.
 template <std::size_t N>
-class TopLevelSax {
- public:
-  explicit TopLevelSax(const std::array<std::string_view, N>& keys) : keys_(keys) {}
-
-  std::array<Field, N> fields;
-  bool is_object = false;
-
-  bool null() { return put(JType::kNull); }
-  bool boolean(bool) { return put(JType::kBool); }
-  bool number_integer(std::int64_t v) {
-    if (Field* f = target()) f->i = v;
-    return put(JType::kInt);
-  }
-  bool number_unsigned(std::uint64_t v) {
-    if (Field* f = target()) f->u = v;
-    return put(JType::kUnsigned);
-  }
-  bool number_float(double v, const std::string&) {
-    if (Field* f = target()) f->d = v;
-    return put(JType::kFloat);
-  }
-  bool string(std::string& v) {
-    if (Field* f = target()) f->s.swap(v);
-    return put(JType::kString);
-  }
-  bool binary(json::binary_t&) { return put(JType::kNull); }
-  bool start_object(std::size_t) {
-    if (depth_ == 0 && !started_) is_object = true;
-    put(JType::kObject);
-    ++depth_;
-    return true;
-  }
-  bool start_array(std::size_t) {
-    put(JType::kArray);
-    ++depth_;
-    return true;
-  }
-  bool end_object() { return end(); }
-  bool end_array() { return end(); }
-  bool key(std::string& k) {
-    current_ = -1;
-    if (depth_ != 1) return true;
-    for (std::size_t n = 0; n < N; ++n) {
-      if (keys_[n] == k) current_ = static_cast<int>(n);
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
- private:
-  Field* target() { return depth_ == 1 && current_ >= 0 ? &fields[current_] : nullptr; }
-  bool put(JType t) {
-    started_ = true;
-    if (Field* f = target()) f->type = t;
-    current_ = -1;
-    return true;
-  }
-  bool end() {
-    --depth_;
-    return true;
-  }
-
-  const std::array<std::string_view, N>& keys_;
-  int depth_ = 0;
-  int current_ = -1;
-  bool started_ = false;
-};
-
-// Runs the SAX pass; the error is the rejection reason.
-template <std::size_t N>
-Status parse_top_level(std::string_view bytes, TopLevelSax<N>& sax) {
+Status parse_top_level(std::string_view bytes, const std::array<std::string_view, N>& keys,
+                       std::array<Field, N>& fields) {
   if (bytes.empty()) return corrupt("empty file");
-  bool ok = json::sax_parse(bytes.begin(), bytes.end(), &sax, json::input_format_t::json, true);
-  if (!ok) return corrupt("invalid JSON");
-  if (!sax.is_object) return corrupt("not a JSON object");
-  return Status::Ok();
+  switch (detail::scan_top_level(bytes, keys.data(), N, fields.data())) {
+    case detail::ScanResult::kObject:
+      return Status::Ok();
+    case detail::ScanResult::kNotObject:
+      return corrupt("not a JSON object");
+    case detail::ScanResult::kInvalid:
+      break;
+  }
+  return corrupt("invalid JSON");
 }
 
 // Typed access to collected fields; remembers the first type error.
@@ -242,9 +170,9 @@ Outcome completed_outcome(std::string_view status) {
 Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 7> kKeys = {
       "id", "status", "heartbeat", "last_heartbeat", "pid", "host", "current_work"};
-  TopLevelSax<kKeys.size()> sax(kKeys);
-  if (Status s = parse_top_level(bytes, sax); !s.ok()) return s;
-  Fields f(sax.fields.data(), kKeys.data());
+  std::array<Field, kKeys.size()> fields;
+  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  Fields f(fields.data(), kKeys.data());
   AgentRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
@@ -262,9 +190,9 @@ Result<WorkRecord> parse_work(std::string_view file_name, std::string_view bytes
   static constexpr std::array<std::string_view, 9> kKeys = {
       "id",         "status",        "priority", "created",     "claimed_by",
       "claimed_at", "lease_expires", "attempts", "max_attempts"};
-  TopLevelSax<kKeys.size()> sax(kKeys);
-  if (Status s = parse_top_level(bytes, sax); !s.ok()) return s;
-  Fields f(sax.fields.data(), kKeys.data());
+  std::array<Field, kKeys.size()> fields;
+  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  Fields f(fields.data(), kKeys.data());
   WorkRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
@@ -283,9 +211,9 @@ Result<WorkRecord> parse_work(std::string_view file_name, std::string_view bytes
 Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 7> kKeys = {
       "id", "status", "finished", "command", "prompt", "attempts", "max_attempts"};
-  TopLevelSax<kKeys.size()> sax(kKeys);
-  if (Status s = parse_top_level(bytes, sax); !s.ok()) return s;
-  Fields f(sax.fields.data(), kKeys.data());
+  std::array<Field, kKeys.size()> fields;
+  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  Fields f(fields.data(), kKeys.data());
   CompletedRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
@@ -349,9 +277,9 @@ std::int64_t count_otlp_spans(const json& resource_spans, std::optional<TimePoin
 
 Result<TelemetryRecord> parse_telemetry(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 3> kKeys = {"id", "timestamp", "resourceSpans"};
-  TopLevelSax<kKeys.size()> sax(kKeys);
-  if (Status s = parse_top_level(bytes, sax); !s.ok()) return s;
-  Fields f(sax.fields.data(), kKeys.data());
+  std::array<Field, kKeys.size()> fields;
+  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  Fields f(fields.data(), kKeys.data());
   TelemetryRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));

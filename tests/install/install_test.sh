@@ -16,8 +16,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 out=$("$work/examples/custom_health" "$work/coord")
 echo "$out"
 grep -q "standard health 0.289091 (critical)" <<<"$out" || fail "standard health"
-# custom: 3/11*0.5 + min(2/3,1)*0.2 + max(0,1-8/5)*0.2 + min(4/10,1)*0.1 = 0.30303 (degraded)
-grep -q "custom health 0.30303 (degraded)" <<<"$out" || fail "custom health"
+# custom: 3/11*0.5 + min(2/3,1)*0.2 + max(0,1-8/5)*0.2 + min(4/10,1)*0.1 = 0.309697 (degraded)
+grep -q "custom health 0.309697 (degraded)" <<<"$out" || fail "custom health"
 
 out=$("$work/examples/custom_strategy" "$work/coord")
 echo "$out"

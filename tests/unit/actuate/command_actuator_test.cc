@@ -1,5 +1,6 @@
 #include "actuate/command_actuator.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -8,8 +9,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace dslmodel::actuate {
 namespace {
@@ -32,8 +31,9 @@ class CommandActuatorTest : public ::testing::Test {
                  "for a in \"$@\"; do printf '%s\\n' \"$a\" >> \"$log\"; done\n"
                  "echo -- >> \"$log\"\n"
                  "echo \"orchestrator: now $2 agents\"\n");
-    write_script("fail.sh", "#!/bin/sh\necho starting\necho 'boom: cluster unreachable' >&2\n"
-                            "exit 4\n");
+    write_script("fail.sh",
+                 "#!/bin/sh\necho starting\necho 'boom: cluster unreachable' >&2\n"
+                 "exit 4\n");
     write_script("slow.sh", "#!/bin/sh\nsleep 30\n");
   }
   void TearDown() override {
@@ -101,9 +101,9 @@ TEST_F(CommandActuatorTest, CreateLeavesNonIdentifierBracesAlone) {
 TEST_F(CommandActuatorTest, SubstitutedValuesAreNotExpandedAgain) {
   auto a = make({"x", "{decision_id}:{coordination_dir}", "{{target_agents}}", "{target_agents"});
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->expand(ScaleRequest{1, 3, "{coordination_dir}"}),
-            (std::vector<std::string>{"x", "{coordination_dir}:/srv/coord", "{3}",
-                                      "{target_agents"}));
+  EXPECT_EQ(
+      a->expand(ScaleRequest{1, 3, "{coordination_dir}"}),
+      (std::vector<std::string>{"x", "{coordination_dir}:/srv/coord", "{3}", "{target_agents"}));
 }
 
 TEST_F(CommandActuatorTest, NameIsCommand) {
@@ -162,8 +162,7 @@ TEST_F(CommandActuatorTest, NonZeroExitIsUnavailableWithTheLastLine) {
   auto r = a->scale(ScaleRequest{1, 2, "d"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
-  EXPECT_EQ(r.status().message(),
-            script("fail.sh") + " exited with 4: boom: cluster unreachable");
+  EXPECT_EQ(r.status().message(), script("fail.sh") + " exited with 4: boom: cluster unreachable");
 }
 
 TEST_F(CommandActuatorTest, MissingProgramIsUnavailable) {
@@ -196,8 +195,8 @@ TEST_F(CommandActuatorTest, UndoScalesBackToThePriorCount) {
   auto back = actuator.undo(up->inverse);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->summary, "scaled from 5 to 2 agents via " + script("orchestrator.sh"));
-  EXPECT_EQ(logged_args(), (std::vector<std::string>{"2", "5", "dec-7", "--", "5", "2",
-                                                     "undo-dec-7", "--"}));
+  EXPECT_EQ(logged_args(),
+            (std::vector<std::string>{"2", "5", "dec-7", "--", "5", "2", "undo-dec-7", "--"}));
   EXPECT_EQ(back->inverse["current_agents"], 2);
   EXPECT_EQ(back->inverse["target_agents"], 5);
 }
@@ -205,14 +204,12 @@ TEST_F(CommandActuatorTest, UndoScalesBackToThePriorCount) {
 TEST_F(CommandActuatorTest, UndoRejectsAForeignInverse) {
   auto a = make({"true"});
   ASSERT_NE(a, nullptr);
-  for (const auto& bad : {nlohmann::json::object(), nlohmann::json::array(), nlohmann::json(3),
-                          nlohmann::json{{"kind", "process"}, {"current_agents", 1},
-                                         {"target_agents", 2}},
-                          nlohmann::json{{"kind", "command"}, {"current_agents", "1"},
-                                         {"target_agents", 2}},
-                          nlohmann::json{{"kind", "command"}, {"current_agents", -1},
-                                         {"target_agents", 2}},
-                          nlohmann::json{{"kind", 7}, {"current_agents", 1}, {"target_agents", 2}}}) {
+  for (const auto& bad :
+       {nlohmann::json::object(), nlohmann::json::array(), nlohmann::json(3),
+        nlohmann::json{{"kind", "process"}, {"current_agents", 1}, {"target_agents", 2}},
+        nlohmann::json{{"kind", "command"}, {"current_agents", "1"}, {"target_agents", 2}},
+        nlohmann::json{{"kind", "command"}, {"current_agents", -1}, {"target_agents", 2}},
+        nlohmann::json{{"kind", 7}, {"current_agents", 1}, {"target_agents", 2}}}) {
     auto r = a->undo(bad);
     ASSERT_FALSE(r.ok()) << bad.dump();
     EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << bad.dump();

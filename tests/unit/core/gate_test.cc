@@ -1,10 +1,10 @@
 // gate(): each skip reason, their precedence, and the per-cycle limits.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/policy.h"
 #include "unit/core/core_test_util.h"
@@ -75,20 +75,38 @@ INSTANTIATE_TEST_SUITE_P(
     Reasons, GateReasonTest,
     ::testing::Values(
         GateCase{"Runs", decision_type::kScaleUp, 0.9, live(), {}, "run"},
-        GateCase{"RepairRunsWithoutActuator", decision_type::kCoordinationImprove, 0.9,
-                 GateInput{}, {}, "run"},
-        GateCase{"RemediationDisabled", decision_type::kOptimize, 0.9,
-                 with([](GateInput& i) { i.remediation_enabled = false; i.is_leader = false; }),
-                 {}, "remediation_disabled"},
-        GateCase{"NotLeader", decision_type::kOptimize, 0.1,
-                 with([](GateInput& i) { i.is_leader = false; }), {}, "not_leader"},
+        GateCase{"RepairRunsWithoutActuator",
+                 decision_type::kCoordinationImprove,
+                 0.9,
+                 GateInput{},
+                 {},
+                 "run"},
+        GateCase{"RemediationDisabled",
+                 decision_type::kOptimize,
+                 0.9,
+                 with([](GateInput& i) {
+                   i.remediation_enabled = false;
+                   i.is_leader = false;
+                 }),
+                 {},
+                 "remediation_disabled"},
+        GateCase{"NotLeader",
+                 decision_type::kOptimize,
+                 0.1,
+                 with([](GateInput& i) { i.is_leader = false; }),
+                 {},
+                 "not_leader"},
         GateCase{"LowConfidence", decision_type::kScaleUp, 0.59, live(), {}, "low_confidence"},
         GateCase{"ConfidenceAtBarRuns", decision_type::kScaleUp, 0.6, live(), {}, "run"},
-        GateCase{"ForcedConfidence", decision_type::kScaleUp, 0.55,
-                 with([](GateInput& i) { i.min_confidence = 0.5; }), {}, "run"},
+        GateCase{"ForcedConfidence",
+                 decision_type::kScaleUp,
+                 0.55,
+                 with([](GateInput& i) { i.min_confidence = 0.5; }),
+                 {},
+                 "run"},
         GateCase{"NoActuator", decision_type::kScaleDown, 0.9, GateInput{}, {}, "no_actuator"},
-        GateCase{"ScaleDownDelay", decision_type::kScaleDown, 0.9, live(),
-                 ago(299s, std::nullopt), "scale_down_delay"},
+        GateCase{"ScaleDownDelay", decision_type::kScaleDown, 0.9, live(), ago(299s, std::nullopt),
+                 "scale_down_delay"},
         GateCase{"ScaleDownAfterDelay", decision_type::kScaleDown, 0.9, live(),
                  ago(300s, std::nullopt), "run"},
         GateCase{"DelayOnlyForScaleDown", decision_type::kScaleUp, 0.9, live(),
@@ -103,12 +121,24 @@ INSTANTIATE_TEST_SUITE_P(
                  ago(std::nullopt, 1s), "run"},
         GateCase{"MaxConcurrent", decision_type::kOptimize, 0.9, live(),
                  ago(std::nullopt, std::nullopt, 5), "max_concurrent"},
-        GateCase{"MaxDecisionsZero", decision_type::kOptimize, 0.9,
-                 with([](GateInput& i) { i.max_decisions = 0; }), {}, "max_decisions"},
-        GateCase{"DryRun", decision_type::kScaleUp, 0.9,
-                 with([](GateInput& i) { i.dry_run = true; }), {}, "dry_run"},
-        GateCase{"LowConfidenceBeforeDryRun", decision_type::kScaleUp, 0.2,
-                 with([](GateInput& i) { i.dry_run = true; }), {}, "low_confidence"}),
+        GateCase{"MaxDecisionsZero",
+                 decision_type::kOptimize,
+                 0.9,
+                 with([](GateInput& i) { i.max_decisions = 0; }),
+                 {},
+                 "max_decisions"},
+        GateCase{"DryRun",
+                 decision_type::kScaleUp,
+                 0.9,
+                 with([](GateInput& i) { i.dry_run = true; }),
+                 {},
+                 "dry_run"},
+        GateCase{"LowConfidenceBeforeDryRun",
+                 decision_type::kScaleUp,
+                 0.2,
+                 with([](GateInput& i) { i.dry_run = true; }),
+                 {},
+                 "low_confidence"}),
     gate_name);
 
 TEST(Gate, MaxDecisionsPerCycle) {

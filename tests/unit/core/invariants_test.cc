@@ -1,12 +1,13 @@
 // Randomized snapshots (fixed seed) checked against the invariants of DESIGN §5 after
 // decide (which normalizes) and gate.
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/policy.h"
 #include "unit/core/core_test_util.h"
@@ -49,12 +50,13 @@ Config random_config(Gen& g) {
   cfg.policy.agent_timeout = Seconds(g.pick<int>({30, 60, 120}));
   cfg.policy.archive_min_files = g.range(0, 20);
   cfg.policy.retention = g.chance(0.5) ? Seconds(3600) : Seconds(7 * 86400);
+  cfg.policy.max_work_age = g.chance(0.5) ? Seconds(86400) : Seconds(7 * 86400);
   return cfg;
 }
 
 void add_agents(Gen& g, Snapshot& s) {
-  const std::vector<std::string> statuses = {"", "active", "idle", "busy", "working", "running",
-                                             "Busy", "draining", "stopped", "failed"};
+  const std::vector<std::string> statuses = {"",        "active", "idle",     "busy",    "working",
+                                             "running", "Busy",   "draining", "stopped", "failed"};
   for (int i = g.range(0, 15); i > 0; --i) {
     AgentRecord a = testing::agent(std::to_string(i), g.pick(statuses), g.time(300s));
     a.heartbeat_invalid = g.chance(0.05);
@@ -63,9 +65,9 @@ void add_agents(Gen& g, Snapshot& s) {
 }
 
 void add_work(Gen& g, Snapshot& s) {
-  const std::vector<std::string> statuses = {"", "pending", "pending", "claimed", "in_progress",
-                                             "running", "completed", "failed", "cancelled",
-                                             "dead", "blocked"};
+  const std::vector<std::string> statuses = {
+      "",          "pending", "pending",   "claimed", "in_progress", "running",
+      "completed", "failed",  "cancelled", "dead",    "blocked"};
   for (int i = g.range(0, 30); i > 0; --i) {
     const std::string owner = g.chance(0.3) ? "ghost" : std::to_string(g.range(0, 16));
     WorkRecord w = testing::work(std::to_string(i), g.pick(statuses), g.time(Seconds(2 * 86400)),
@@ -163,19 +165,23 @@ void check_repairs(const Decision& d, const Snapshot& snap, const Config& cfg) {
       found = true;
       EXPECT_NE(w.status, "completed");
       EXPECT_NE(w.status, "dead");
-      if (a.at("op") == "requeue") EXPECT_EQ(a.at("expect_claimed_by"), w.claimed_by);
+      if (a.at("op") == "requeue") {
+        EXPECT_EQ(a.at("expect_claimed_by"), w.claimed_by);
+      }
     }
     EXPECT_TRUE(found);
   }
 }
 
-void check_decisions(const std::vector<Decision>& ds, const Snapshot& snap,
-                     const SystemMetrics& m, const Config& cfg) {
+void check_decisions(const std::vector<Decision>& ds, const Snapshot& snap, const SystemMetrics& m,
+                     const Config& cfg) {
   int scale_count = 0;
   const std::string prefix = "dec-" + std::to_string(unix_millis(test_now())) + "-";
   for (std::size_t i = 0; i < ds.size(); ++i) {
     const Decision& d = ds[i];
-    if (i > 0) EXPECT_GE(ds[i - 1].priority, d.priority);
+    if (i > 0) {
+      EXPECT_GE(ds[i - 1].priority, d.priority);
+    }
     EXPECT_EQ(d.id, prefix + std::to_string(i + 1));
     EXPECT_EQ(d.created_at, test_now());
     EXPECT_GE(d.confidence, 0.0);
@@ -207,18 +213,23 @@ void check_gate(const std::vector<Decision>& ds, const std::vector<GateVerdict>&
     EXPECT_GE(ds[i].confidence, in.min_confidence);
     if (is_scale(ds[i])) {
       EXPECT_TRUE(in.has_actuator);
-      if (h.last_actuation) EXPECT_GE(test_now() - *h.last_actuation, cfg.policy.cooldown);
+      if (h.last_actuation) {
+        EXPECT_GE(test_now() - *h.last_actuation, cfg.policy.cooldown);
+      }
       if (ds[i].type == "scale_down" && h.last_scale_up) {
         EXPECT_GE(test_now() - *h.last_scale_up, cfg.policy.scale_down_delay);
       }
     }
   }
   EXPECT_LE(runs, std::max(0, in.max_decisions));
-  if (runs > 0) EXPECT_LE(h.in_flight + runs, in.max_concurrent_decisions);
+  if (runs > 0) {
+    EXPECT_LE(h.in_flight + runs, in.max_concurrent_decisions);
+  }
 }
 
 TEST(Invariants, RandomSnapshots) {
   Gen g(20250627);
+  std::map<std::string, int> seen;  // decision type or gate reason -> cases
   for (int i = 0; i < kCases; ++i) {
     SCOPED_TRACE("case " + std::to_string(i));
     const Config cfg = random_config(g);
@@ -234,11 +245,38 @@ TEST(Invariants, RandomSnapshots) {
     const auto ds = decide(snap, m, cfg, h, test_now());
     check_decisions(ds, snap, m, cfg);
     const GateInput in = random_gate(g);
-    check_gate(ds, gate(ds, in, cfg, h, test_now()), in, cfg, h);
+    const auto verdicts = gate(ds, in, cfg, h, test_now());
+    check_gate(ds, verdicts, in, cfg, h);
+    for (const Decision& d : ds) ++seen[d.type + "/" + d.reason];
+    for (const GateVerdict& v : verdicts) ++seen[v.run ? "run" : v.reason];
     const auto again = decide(snap, m, cfg, h, test_now());
     ASSERT_EQ(again.size(), ds.size());
     for (std::size_t k = 0; k < ds.size(); ++k) EXPECT_EQ(to_json(again[k]), to_json(ds[k]));
     if (HasFailure()) break;  // one readable failure, not thousands
+  }
+  // The generator reaches every rule and every gate outcome.
+  for (const char* key : {"scale_up/below_min_agents",
+                          "scale_up/critical_backlog",
+                          "scale_up/degraded_backlog",
+                          "scale_down/above_max_agents",
+                          "scale_down/over_provisioned",
+                          "scale_down/idle_capacity",
+                          "coordination_improve/orphaned_claims",
+                          "coordination_improve/expired_leases",
+                          "coordination_improve/stale_work",
+                          "optimize/retry_failures",
+                          "optimize/compaction",
+                          "run",
+                          "low_confidence",
+                          "max_decisions",
+                          "max_concurrent",
+                          "dry_run",
+                          "not_leader",
+                          "no_actuator",
+                          "cooldown",
+                          "scale_down_delay",
+                          "remediation_disabled"}) {
+    EXPECT_GT(seen[key], 0) << key;
   }
 }
 

@@ -1,12 +1,12 @@
 // Health score, health states and measure() (DESIGN §4).
 #include "dslmodel/metrics.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/config.h"
 #include "dslmodel/policy.h"
@@ -42,22 +42,17 @@ TEST_P(ClassifyTest, Boundaries) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ClassifyTest,
-    ::testing::Values(StateCase{-1.0, HealthState::kCritical},
-                      StateCase{0.0, HealthState::kCritical},
-                      StateCase{0.2, HealthState::kCritical},
-                      StateCase{0.28909090909090907, HealthState::kCritical},
-                      StateCase{0.29999999999999993, HealthState::kCritical},
-                      StateCase{0.3, HealthState::kDegraded},
-                      StateCase{0.45, HealthState::kDegraded},
-                      StateCase{0.5999999999999999, HealthState::kDegraded},
-                      StateCase{0.6, HealthState::kHealthy},
-                      StateCase{0.75, HealthState::kHealthy},
-                      StateCase{0.8999999999999999, HealthState::kHealthy},
-                      StateCase{0.9, HealthState::kOptimal},
-                      StateCase{0.95, HealthState::kOptimal},
-                      StateCase{1.0, HealthState::kOptimal},
-                      StateCase{std::numeric_limits<double>::quiet_NaN(),
-                                HealthState::kCritical}));
+    ::testing::Values(
+        StateCase{-1.0, HealthState::kCritical}, StateCase{0.0, HealthState::kCritical},
+        StateCase{0.2, HealthState::kCritical},
+        StateCase{0.28909090909090907, HealthState::kCritical},
+        StateCase{0.29999999999999993, HealthState::kCritical},
+        StateCase{0.3, HealthState::kDegraded}, StateCase{0.45, HealthState::kDegraded},
+        StateCase{0.5999999999999999, HealthState::kDegraded},
+        StateCase{0.6, HealthState::kHealthy}, StateCase{0.75, HealthState::kHealthy},
+        StateCase{0.8999999999999999, HealthState::kHealthy}, StateCase{0.9, HealthState::kOptimal},
+        StateCase{0.95, HealthState::kOptimal}, StateCase{1.0, HealthState::kOptimal},
+        StateCase{std::numeric_limits<double>::quiet_NaN(), HealthState::kCritical}));
 
 SystemMetrics metrics(double completion, std::int64_t agents, std::int64_t queue,
                       std::int64_t telemetry_volume) {
@@ -98,7 +93,9 @@ TEST(HealthScore, MatchesSeedFormulaBitForBit) {
 }
 
 TEST(HealthScore, SaturatesAndCapsAtOne) {
-  EXPECT_EQ(compute_health_score(metrics(1.0, 50, 0, 500)), 1.0);
+  // 0.4 + 0.3 + 0.2 + 0.1 in doubles is 0.9999999999999999, exactly as in the seed.
+  EXPECT_EQ(compute_health_score(metrics(1.0, 50, 0, 500)), 0.9999999999999999);
+  EXPECT_EQ(classify_health(compute_health_score(metrics(1.0, 50, 0, 500))), HealthState::kOptimal);
   EXPECT_EQ(compute_health_score(metrics(0.0, 0, 100, 0)), 0.0);
   HealthWeights heavy;
   heavy.completion = 2.0;
@@ -106,8 +103,12 @@ TEST(HealthScore, SaturatesAndCapsAtOne) {
 }
 
 TEST(HealthScore, CustomWeightsAsInTheSeed) {
-  HealthWeights w{.completion = 0.5, .agents = 0.2, .queue = 0.2, .telemetry = 0.1,
-                  .agent_saturation = 3.0, .queue_saturation = 5.0,
+  HealthWeights w{.completion = 0.5,
+                  .agents = 0.2,
+                  .queue = 0.2,
+                  .telemetry = 0.1,
+                  .agent_saturation = 3.0,
+                  .queue_saturation = 5.0,
                   .telemetry_saturation = 10.0};
   const SystemMetrics m = metrics(0.5, 2, 2, 5);
   const double expected = 0.5 * 0.5 + std::min(2 / 3.0, 1.0) * 0.2 +
@@ -161,25 +162,20 @@ TEST_P(AgentActiveTest, StatusAndHeartbeat) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, AgentActiveTest,
-    ::testing::Values(AgentCase{"", std::nullopt, false, true},
-                      AgentCase{"active", std::nullopt, false, true},
-                      AgentCase{"idle", std::nullopt, false, true},
-                      AgentCase{"busy", std::nullopt, false, true},
-                      AgentCase{"working", std::nullopt, false, true},
-                      AgentCase{"running", std::nullopt, false, true},
-                      AgentCase{"Active", std::nullopt, false, true},
-                      AgentCase{"RUNNING", std::nullopt, false, true},
-                      AgentCase{"draining", std::nullopt, false, false},
-                      AgentCase{"stopped", std::nullopt, false, false},
-                      AgentCase{"failed", std::nullopt, false, false},
-                      AgentCase{"sleeping", std::nullopt, false, false},
-                      AgentCase{"active", 0s, false, true},
-                      AgentCase{"active", 60s, false, true},
-                      AgentCase{"active", 61s, false, false},
-                      AgentCase{"active", -30s, false, true},
-                      AgentCase{"", 3600s, false, false},
-                      AgentCase{"active", std::nullopt, true, false},
-                      AgentCase{"stopped", 1s, false, false}));
+    ::testing::Values(
+        AgentCase{"", std::nullopt, false, true}, AgentCase{"active", std::nullopt, false, true},
+        AgentCase{"idle", std::nullopt, false, true}, AgentCase{"busy", std::nullopt, false, true},
+        AgentCase{"working", std::nullopt, false, true},
+        AgentCase{"running", std::nullopt, false, true},
+        AgentCase{"Active", std::nullopt, false, true},
+        AgentCase{"RUNNING", std::nullopt, false, true},
+        AgentCase{"draining", std::nullopt, false, false},
+        AgentCase{"stopped", std::nullopt, false, false},
+        AgentCase{"failed", std::nullopt, false, false},
+        AgentCase{"sleeping", std::nullopt, false, false}, AgentCase{"active", 0s, false, true},
+        AgentCase{"active", 60s, false, true}, AgentCase{"active", 61s, false, false},
+        AgentCase{"active", -30s, false, true}, AgentCase{"", 3600s, false, false},
+        AgentCase{"active", std::nullopt, true, false}, AgentCase{"stopped", 1s, false, false}));
 
 TEST(Measure, HeartbeatTimeoutComesFromConfig) {
   Snapshot s;
@@ -206,8 +202,8 @@ TEST(Measure, WorkStatuses) {
 
 TEST(Measure, CompletionCountsAndArchivedTotals) {
   Snapshot s;
-  for (const char* st : {"", "completed", "success", "succeeded", "done", "failed", "error",
-                         "cancelled"}) {
+  for (const char* st :
+       {"", "completed", "success", "succeeded", "done", "failed", "error", "cancelled"}) {
     s.completed.push_back(completed(std::string("c") + st, st));
   }
   s.work.push_back(work("1"));

@@ -2,11 +2,11 @@
 // normalize_decisions(). Table-driven, the way Kubernetes tests its replica calculator.
 #include "dslmodel/policy.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "unit/core/core_test_util.h"
 
@@ -96,8 +96,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "critical_backlog", 8, 0.9, 10},
         ScaleCase{"CriticalFactorTwoCapped", state(6, 8, 0.2), 1, 10, 2.0, "scale_up",
                   "critical_backlog", 10, 0.9, 10},
-        ScaleCase{"CriticalSmallMax", state(2, 8, 0.2), 1, 3, 1.0, "scale_up",
-                  "critical_backlog", 3, 0.9, 10},
+        ScaleCase{"CriticalSmallMax", state(2, 8, 0.2), 1, 3, 1.0, "scale_up", "critical_backlog",
+                  3, 0.9, 10},
         ScaleCase{"CriticalZeroFactorStillAddsOne", state(2, 8, 0.2), 1, 10, 0.0, "scale_up",
                   "critical_backlog", 3, 0.9, 10},
         ScaleCase{"CriticalNoWorkNoScaleUp", state(1, 0, 0.2), 1, 10, 1.0, "", "", 0, 0, 0},
@@ -105,12 +105,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "idle_capacity", 1, 0.7, 4},
         ScaleCase{"BelowMinWithoutWork", state(1, 0, 0.7), 3, 10, 1.0, "scale_up",
                   "below_min_agents", 3, 0.95, 10},
-        ScaleCase{"NoAgentsAtAll", state(0, 0, 0.2), 1, 10, 1.0, "scale_up", "below_min_agents",
-                  1, 0.95, 10},
+        ScaleCase{"NoAgentsAtAll", state(0, 0, 0.2), 1, 10, 1.0, "scale_up", "below_min_agents", 1,
+                  0.95, 10},
         ScaleCase{"BelowMinBeatsCritical", state(0, 8, 0.1), 2, 10, 1.0, "scale_up",
                   "below_min_agents", 2, 0.95, 10},
-        ScaleCase{"AboveMax", state(12, 0, 0.95), 1, 10, 1.0, "scale_down", "above_max_agents",
-                  10, 0.95, 10},
+        ScaleCase{"AboveMax", state(12, 0, 0.95), 1, 10, 1.0, "scale_down", "above_max_agents", 10,
+                  0.95, 10},
         ScaleCase{"AboveMaxWhileCritical", state(12, 30, 0.2), 1, 10, 1.0, "scale_down",
                   "above_max_agents", 10, 0.95, 10},
         ScaleCase{"DegradedMoreWorkThanAgents", state(2, 5, 0.45), 1, 10, 1.0, "scale_up",
@@ -219,8 +219,10 @@ TEST(Decide, RepairReasonCodes) {
   EXPECT_EQ(d->reason, "expired_leases");
   EXPECT_EQ(d->parameters["expired_leases"], 1);
 
-  s.work[0] = work("1", "pending", test_now() - 48h);
-  ds = decide(s, measure(s, Config{}, test_now()), Config{}, {}, test_now());
+  Config aging;
+  aging.policy.max_work_age = Seconds(86400);
+  s.work[0] = work("1", "pending", test_now() - aging.policy.max_work_age - 1h);
+  ds = decide(s, measure(s, aging, test_now()), aging, {}, test_now());
   d = find_type(ds, decision_type::kCoordinationImprove);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->reason, "stale_work");
@@ -324,112 +326,6 @@ TEST(EvidenceFactor, PartialSnapshotLowersConfidence) {
   const auto ds = decide(s, measure(s, Config{}, test_now()), Config{}, {}, test_now());
   ASSERT_EQ(ds.size(), 1u);
   EXPECT_DOUBLE_EQ(ds[0].confidence, 0.9 * 0.8);
-}
-
-Decision scale(std::string_view type, int priority, std::int64_t current, std::int64_t target) {
-  Decision d;
-  d.type = std::string(type);
-  d.priority = priority;
-  d.confidence = 0.9;
-  d.parameters = {{"current_agents", current}, {"target_agents", target}};
-  return d;
-}
-
-Decision other(std::string type, int priority) {
-  Decision d;
-  d.type = std::move(type);
-  d.priority = priority;
-  return d;
-}
-
-TEST(Normalize, SortsByPriorityStably) {
-  const auto out = normalize_decisions(
-      {other("a", 1), other("b", 5), other("c", 5), other("d", 9)}, Config{});
-  ASSERT_EQ(out.size(), 4u);
-  EXPECT_EQ(out[0].type, "d");
-  EXPECT_EQ(out[1].type, "b");
-  EXPECT_EQ(out[2].type, "c");
-  EXPECT_EQ(out[3].type, "a");
-}
-
-TEST(Normalize, KeepsOnlyFirstScaleDecision) {
-  const auto out = normalize_decisions(
-      {scale(decision_type::kScaleDown, 4, 5, 1), scale(decision_type::kScaleUp, 10, 5, 8),
-       other("optimize", 3)},
-      Config{});
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].type, "scale_up");
-  EXPECT_EQ(out[1].type, "optimize");
-}
-
-TEST(Normalize, ClampsTargetsAndUpdatesDelta) {
-  auto out = normalize_decisions({scale(decision_type::kScaleUp, 5, 4, 50)}, Config{});
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].parameters["target_agents"], 10);
-  EXPECT_EQ(out[0].parameters["delta"], 6);
-  out = normalize_decisions({scale(decision_type::kScaleDown, 5, 4, -3)}, Config{});
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].parameters["target_agents"], 1);
-  EXPECT_EQ(out[0].parameters["delta"], -3);
-}
-
-TEST(Normalize, DropsNoOpsAndWrongDirections) {
-  Config cfg;
-  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleUp, 5, 10, 12)}, cfg).empty());
-  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleDown, 5, 4, 4)}, cfg).empty());
-  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleUp, 5, 4, 2)}, cfg).empty());
-  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleDown, 5, 4, 6)}, cfg).empty());
-  Decision no_target = other("scale_up", 5);
-  EXPECT_TRUE(normalize_decisions({no_target}, cfg).empty());
-  // A no-op first scale decision leaves room for the next valid one.
-  const auto out = normalize_decisions(
-      {scale(decision_type::kScaleUp, 9, 10, 11), scale(decision_type::kScaleDown, 4, 10, 5)},
-      cfg);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].type, "scale_down");
-}
-
-TEST(Normalize, ClampsConfidence) {
-  Decision a = other("x", 1);
-  a.confidence = 1.7;
-  Decision b = other("y", 1);
-  b.confidence = -0.2;
-  const auto out = normalize_decisions({a, b}, Config{});
-  EXPECT_EQ(out[0].confidence, 1.0);
-  EXPECT_EQ(out[1].confidence, 0.0);
-}
-
-TEST(DecisionJson, ShapeAndRoundTrip) {
-  Decision d = scale(decision_type::kScaleUp, 10, 2, 5);
-  d.id = "dec-1-1";
-  d.rationale = "why";
-  d.reason = "critical_backlog";
-  d.created_at = *parse_iso8601("2025-06-27T15:41:04.944Z");
-  const nlohmann::json j = to_json(d);
-  for (const char* key : {"id", "type", "priority", "confidence", "rationale", "reason",
-                          "parameters", "created_at"}) {
-    EXPECT_TRUE(j.contains(key)) << key;
-  }
-  EXPECT_EQ(j.size(), 8u);
-  EXPECT_EQ(j["created_at"], "2025-06-27T15:41:04.944Z");
-  EXPECT_EQ(j["type"], "scale_up");
-  const auto back = decision_from_json(j);
-  ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(to_json(*back), j);
-  EXPECT_EQ(back->created_at, d.created_at);
-}
-
-TEST(DecisionJson, Lenient) {
-  EXPECT_FALSE(decision_from_json(nlohmann::json::array()).has_value());
-  EXPECT_FALSE(decision_from_json("x").has_value());
-  const auto d = decision_from_json({{"type", "custom"}, {"priority", 2.9}, {"confidence", "hi"},
-                                     {"created_at", "junk"}, {"parameters", 3}});
-  ASSERT_TRUE(d.has_value());
-  EXPECT_EQ(d->type, "custom");
-  EXPECT_EQ(d->priority, 2);
-  EXPECT_EQ(d->confidence, 0.0);
-  EXPECT_EQ(d->created_at, TimePoint{});
-  EXPECT_TRUE(d->parameters.is_object());
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // plan_queue_repairs() and plan_optimizations(): which records coordination_improve and optimize
 // touch, and in what order.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/policy.h"
 #include "unit/core/core_test_util.h"
@@ -128,16 +128,25 @@ TEST(QueueRepairs, MaxAttempts) {
 
 TEST(QueueRepairs, MaxWorkAge) {
   Snapshot s;
-  s.work.push_back(work("old", "pending", test_now() - 24h - 1s));
-  s.work.push_back(work("edge", "pending", test_now() - 24h));
+  Config cfg;
+  cfg.policy.max_work_age = Seconds(7 * 86400);
+  const Seconds max_age = cfg.policy.max_work_age;
+  s.work.push_back(work("old", "pending", test_now() - max_age - 1s));
+  s.work.push_back(work("edge", "pending", test_now() - max_age));
   s.work.push_back(work("undated", "pending", std::nullopt));
-  s.work.push_back(work("done", "completed", test_now() - 100h));
-  s.work.push_back(work("dead", "dead", test_now() - 100h));
-  const auto actions = plan_queue_repairs(s, Config{}, test_now());
+  s.work.push_back(work("done", "completed", test_now() - 2 * max_age));
+  s.work.push_back(work("dead", "dead", test_now() - 2 * max_age));
+  const auto actions = plan_queue_repairs(s, cfg, test_now());
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].file, "work_old.json");
   EXPECT_EQ(actions[0].op, RepairOp::kDeadLetter);
   EXPECT_EQ(actions[0].reason, "max_work_age");
+}
+
+TEST(QueueRepairs, MaxWorkAgeIsOffByDefault) {
+  Snapshot s;
+  s.work.push_back(work("ancient", "pending", test_now() - Seconds(10LL * 365 * 86400)));
+  EXPECT_TRUE(plan_queue_repairs(s, Config{}, test_now()).empty());
 }
 
 TEST(QueueRepairs, OldestFirstWithinBatch) {
@@ -195,7 +204,7 @@ TEST(Optimizations, ArchivesOnlyWhenEnoughAreDue) {
 
   s.telemetry.push_back(telemetry("99", old - 1s));
   actions = plan_optimizations(s, cfg, test_now());
-  ASSERT_EQ(actions.size(), 101u);  // the retry, then all 100 due, no batch limit
+  ASSERT_EQ(actions.size(), 101u);                  // the retry, then all 100 due, no batch limit
   EXPECT_EQ(actions[1].file, "telemetry_99.json");  // oldest first
   for (std::size_t i = 1; i < actions.size(); ++i) {
     EXPECT_EQ(actions[i].op, RepairOp::kArchive);

@@ -1,10 +1,10 @@
 // ISO-8601 parsing and formatting as the coordination files write them.
 #include "dslmodel/time.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace dslmodel {
 namespace {

@@ -1,5 +1,6 @@
 #include "journal/file_journal.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,15 +9,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace dslmodel::journal {
 namespace {
@@ -26,7 +25,8 @@ namespace fs = std::filesystem;
 
 TimePoint at_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
-JournalEntry make_entry(Outcome outcome, const std::string& id, const std::string& type = "scale_up") {
+JournalEntry make_entry(Outcome outcome, const std::string& id,
+                        const std::string& type = "scale_up") {
   JournalEntry e;
   e.at = at_ms(1'750'000'000'123);
   e.outcome = outcome;
@@ -202,7 +202,7 @@ TEST_F(FileJournalTest, CorruptLinesAnywhereAreSkippedAndCounted) {
 TEST_F(FileJournalTest, OutputIsBoundedToItsTail) {
   FileJournal j(file_);
   JournalEntry e = make_entry(Outcome::kExecuted, "a");
-  e.output = std::string(100 * 1024, 'x') + "END";
+  e.output = std::string(std::size_t{100} * 1024, 'x') + "END";
   ASSERT_TRUE(j.append(e).ok());
   auto all = j.read_all();
   ASSERT_TRUE(all.ok());
@@ -248,6 +248,7 @@ TEST_F(FileJournalTest, ThreadsSharingOneJournalGetUniqueSeqs) {
   FileJournal j(file_);
   {
     std::vector<std::jthread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&j, t] {
         for (int i = 0; i < 25; ++i) {
@@ -265,6 +266,7 @@ TEST_F(FileJournalTest, ThreadsSharingOneJournalGetUniqueSeqs) {
 TEST_F(FileJournalTest, SeparateJournalsOnOneFileNeverReuseASeq) {
   {
     std::vector<std::jthread> threads;
+    threads.reserve(2);
     for (int t = 0; t < 2; ++t) {
       threads.emplace_back([this, t] {
         FileJournal mine(file_);  // its own fd: exclusion comes from flock
@@ -282,15 +284,15 @@ TEST_F(FileJournalTest, SeparateJournalsOnOneFileNeverReuseASeq) {
 }
 
 TEST_F(FileJournalTest, ForkedProcessesAppendingTogetherKeepUniqueSeqs) {
-  constexpr int kChildren = 2;
-  constexpr int kEach = 40;
+  constexpr std::size_t kChildren = 2;
+  constexpr std::size_t kEach = 40;
   std::vector<pid_t> pids;
-  for (int c = 0; c < kChildren; ++c) {
+  for (std::size_t c = 0; c < kChildren; ++c) {
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       FileJournal mine(file_);
-      for (int i = 0; i < kEach; ++i) {
+      for (std::size_t i = 0; i < kEach; ++i) {
         if (!mine.append(make_entry(Outcome::kExecuted, "child")).ok()) ::_exit(1);
       }
       ::_exit(0);

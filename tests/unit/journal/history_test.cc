@@ -1,11 +1,11 @@
 #include "journal/history.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace dslmodel::journal {
 namespace {
@@ -171,6 +171,7 @@ TEST(RecentDecisions, NewestFinalOutcomesFirstWithoutIntents) {
   EXPECT_EQ(two[1].seq, 5);
   auto all = recent_decisions(b.entries(), 100);
   std::vector<std::int64_t> seqs;
+  seqs.reserve(all.size());
   for (const auto& e : all) seqs.push_back(e.seq);
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{6, 5, 3, 2}));
   EXPECT_TRUE(recent_decisions(b.entries(), 0).empty());

@@ -1,6 +1,7 @@
 #include "platform/subprocess.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace dslmodel::platform {
 namespace {
@@ -118,8 +117,8 @@ TEST_F(SubprocessTest, TimeoutKillsGrandchildren) {
   fs::path pidfile = dir_ / "grandchild.pid";
   RunOptions opts;
   opts.timeout = 300ms;
-  auto r = run_command({"sh", "-c", "sleep 30 & echo $! > \"$1\"; wait", "sh", pidfile.string()},
-                       opts);
+  auto r =
+      run_command({"sh", "-c", "sleep 30 & echo $! > \"$1\"; wait", "sh", pidfile.string()}, opts);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->timed_out);
   std::ifstream in(pidfile);
@@ -256,11 +255,24 @@ TEST_F(SubprocessTest, ChildRunsInItsOwnProcessGroup) {
   EXPECT_EQ(pgid, pid);
 }
 
+TEST_F(SubprocessTest, ReturnsWhenTheEmbedderIgnoresSigchld) {
+  struct sigaction ignore {};
+  struct sigaction old {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &old), 0);
+  auto r = run_command({"sh", "-c", "echo done"});
+  ::sigaction(SIGCHLD, &old, nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->output, "done\n");
+  EXPECT_EQ(r->exit_code, -1);  // the kernel reaped it, so its status is unknown
+}
+
 TEST_F(SubprocessTest, ConcurrentRunsKeepTheirOwnOutput) {
   constexpr int kThreads = 8;
   std::vector<std::string> outputs(kThreads);
   {
     std::vector<std::jthread> threads;
+    threads.reserve(kThreads);
     for (int i = 0; i < kThreads; ++i) {
       threads.emplace_back([i, &outputs] {
         auto r = run_command({"sh", "-c", "sleep 0.05; echo " + std::to_string(i)});

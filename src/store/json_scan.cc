@@ -1,0 +1,349 @@
+// The scanner is a loop over an explicit stack of open containers ('{' or '['); only members of
+// the top-level object are decoded, everything else is validated and skipped.
+#include "store/json_scan.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+namespace dslmodel::store::detail {
+namespace {
+
+bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+class Scanner {
+ public:
+  Scanner(std::string_view bytes, const std::string_view* keys, std::size_t n, Field* fields)
+      : p_(reinterpret_cast<const unsigned char*>(bytes.data())),
+        end_(p_ + bytes.size()),
+        keys_(keys),
+        n_(n),
+        fields_(fields) {}
+
+  ScanResult run();
+
+ private:
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool at(unsigned char c) const { return p_ < end_ && *p_ == c; }
+  Field* target() { return stack_.size() == 1 && top_object_ ? current_ : nullptr; }
+  bool value();
+  bool after_value();
+  bool key();
+  bool string(std::string* out);
+  bool utf8();
+  bool escape(std::string* out);
+  bool hex4(std::uint32_t& cp);
+  bool number(Field* f);
+  bool literal(const char* word, std::size_t len);
+
+  const unsigned char* p_;
+  const unsigned char* end_;
+  const std::string_view* keys_;
+  std::size_t n_;
+  Field* fields_;
+  Field* current_ = nullptr;  // the member being read at depth 1, when it is a wanted one
+  std::string stack_;         // open containers
+  std::string key_;
+  bool top_object_ = false;
+};
+
+ScanResult Scanner::run() {
+  if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) p_ += 3;
+  ws();
+  top_object_ = at('{');
+  if (!value()) return ScanResult::kInvalid;
+  ws();
+  if (p_ != end_) return ScanResult::kInvalid;
+  return top_object_ ? ScanResult::kObject : ScanResult::kNotObject;
+}
+
+// Reads values until the top-level value is complete.
+bool Scanner::value() {
+  for (;;) {
+    ws();
+    if (p_ >= end_) return false;
+    Field* f = target();
+    unsigned char c = *p_;
+    if (c == '{' || c == '[') {
+      if (f != nullptr) f->type = c == '{' ? JType::kObject : JType::kArray;
+      ++p_;
+      ws();
+      if (at(c == '{' ? '}' : ']')) {
+        ++p_;
+      } else {
+        stack_.push_back(static_cast<char>(c));
+        if (c == '{' && !key()) return false;
+        continue;
+      }
+    } else if (c == '"') {
+      if (f != nullptr) f->s.clear();
+      if (!string(f != nullptr ? &f->s : nullptr)) return false;
+      if (f != nullptr) f->type = JType::kString;
+    } else if (c == '-' || is_digit(c)) {
+      if (!number(f)) return false;
+    } else if (c == 't' || c == 'f' || c == 'n') {
+      bool ok = c == 't' ? literal("true", 4) : c == 'f' ? literal("false", 5) : literal("null", 4);
+      if (!ok) return false;
+      if (f != nullptr) f->type = c == 'n' ? JType::kNull : JType::kBool;
+    } else {
+      return false;
+    }
+    if (!after_value()) return false;
+    if (stack_.empty()) return true;
+  }
+}
+
+// After a value: closes finished containers and positions at the next value. False on error.
+bool Scanner::after_value() {
+  for (;;) {
+    if (stack_.empty()) return true;
+    ws();
+    if (p_ >= end_) return false;
+    char open = stack_.back();
+    if (*p_ == ',') {
+      ++p_;
+      return open == '[' || key();
+    }
+    if (*p_ != (open == '{' ? '}' : ']')) return false;
+    ++p_;
+    stack_.pop_back();
+  }
+}
+
+// Reads `"key" :` inside an object; selects the wanted field at depth 1.
+bool Scanner::key() {
+  ws();
+  if (!at('"')) return false;
+  bool top = stack_.size() == 1 && top_object_;
+  key_.clear();
+  if (!string(top ? &key_ : nullptr)) return false;
+  if (top) {
+    current_ = nullptr;
+    for (std::size_t k = 0; k < n_; ++k) {
+      if (keys_[k] == key_) current_ = &fields_[k];
+    }
+  }
+  ws();
+  if (!at(':')) return false;
+  ++p_;
+  return true;
+}
+
+bool Scanner::string(std::string* out) {
+  ++p_;  // the opening quote
+  const unsigned char* run = p_;
+  for (;;) {
+    if (p_ >= end_) return false;
+    unsigned char c = *p_;
+    if (c == '"' || c == '\\') {
+      if (out != nullptr) out->append(reinterpret_cast<const char*>(run), p_ - run);
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (!escape(out)) return false;
+      run = p_;
+    } else if (c < 0x20) {
+      return false;
+    } else if (c < 0x80) {
+      ++p_;
+    } else if (!utf8()) {
+      return false;
+    }
+  }
+}
+
+// One multi-byte UTF-8 sequence, well-formed per RFC 3629 (no overlongs, no surrogates).
+bool Scanner::utf8() {
+  unsigned char c = *p_;
+  unsigned char lo = 0x80, hi = 0xBF;
+  int more = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    more = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    more = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    more = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return false;
+  }
+  if (end_ - p_ <= more) return false;
+  if (p_[1] < lo || p_[1] > hi) return false;
+  for (int k = 2; k <= more; ++k) {
+    if (p_[k] < 0x80 || p_[k] > 0xBF) return false;
+  }
+  p_ += more + 1;
+  return true;
+}
+
+bool Scanner::hex4(std::uint32_t& cp) {
+  if (end_ - p_ < 4) return false;
+  cp = 0;
+  for (int k = 0; k < 4; ++k) {
+    int h = hex_value(p_[k]);
+    if (h < 0) return false;
+    cp = cp * 16 + static_cast<std::uint32_t>(h);
+  }
+  p_ += 4;
+  return true;
+}
+
+// At a backslash: one escape, decoded into `out` when given.
+bool Scanner::escape(std::string* out) {
+  ++p_;
+  if (p_ >= end_) return false;
+  unsigned char c = *p_++;
+  char plain = 0;
+  switch (c) {
+    case '"':
+      plain = '"';
+      break;
+    case '\\':
+      plain = '\\';
+      break;
+    case '/':
+      plain = '/';
+      break;
+    case 'b':
+      plain = '\b';
+      break;
+    case 'f':
+      plain = '\f';
+      break;
+    case 'n':
+      plain = '\n';
+      break;
+    case 'r':
+      plain = '\r';
+      break;
+    case 't':
+      plain = '\t';
+      break;
+    case 'u':
+      break;
+    default:
+      return false;
+  }
+  if (c != 'u') {
+    if (out != nullptr) out->push_back(plain);
+    return true;
+  }
+  std::uint32_t cp = 0;
+  if (!hex4(cp)) return false;
+  if (cp >= 0xDC00 && cp <= 0xDFFF) return false;
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    std::uint32_t low = 0;
+    if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+    p_ += 2;
+    if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+  }
+  if (out != nullptr) append_utf8(*out, cp);
+  return true;
+}
+
+bool Scanner::number(Field* f) {
+  const unsigned char* start = p_;
+  bool negative = at('-');
+  if (negative) ++p_;
+  if (p_ >= end_ || !is_digit(*p_)) return false;
+  if (*p_ == '0') {
+    ++p_;
+  } else {
+    while (p_ < end_ && is_digit(*p_)) ++p_;
+  }
+  bool integer = true;
+  if (at('.')) {
+    ++p_;
+    integer = false;
+    if (p_ >= end_ || !is_digit(*p_)) return false;
+    while (p_ < end_ && is_digit(*p_)) ++p_;
+  }
+  if (at('e') || at('E')) {
+    ++p_;
+    integer = false;
+    if (at('+') || at('-')) ++p_;
+    if (p_ >= end_ || !is_digit(*p_)) return false;
+    while (p_ < end_ && is_digit(*p_)) ++p_;
+  }
+  const char* b = reinterpret_cast<const char*>(start);
+  const char* e = reinterpret_cast<const char*>(p_);
+  if (integer && !negative) {
+    std::uint64_t u = 0;
+    if (std::from_chars(b, e, u).ec == std::errc()) {
+      if (f != nullptr) {
+        f->type = JType::kUnsigned;
+        f->u = u;
+      }
+      return true;
+    }
+  } else if (integer) {
+    std::int64_t i = 0;
+    if (std::from_chars(b, e, i).ec == std::errc()) {
+      if (f != nullptr) {
+        f->type = JType::kInt;
+        f->i = i;
+      }
+      return true;
+    }
+  }
+  // Like nlohmann (strtod): underflow reads as 0 or a denormal, overflow is an error.
+  double d = 0;
+  if (std::from_chars(b, e, d).ec == std::errc::result_out_of_range) {
+    d = std::strtod(std::string(b, e).c_str(), nullptr);
+  }
+  if (!std::isfinite(d)) return false;
+  if (f != nullptr) {
+    f->type = JType::kFloat;
+    f->d = d;
+  }
+  return true;
+}
+
+bool Scanner::literal(const char* word, std::size_t len) {
+  if (static_cast<std::size_t>(end_ - p_) < len || std::memcmp(p_, word, len) != 0) return false;
+  p_ += len;
+  return true;
+}
+
+}  // namespace
+
+ScanResult scan_top_level(std::string_view bytes, const std::string_view* keys, std::size_t n,
+                          Field* fields) {
+  return Scanner(bytes, keys, n, fields).run();
+}
+
+}  // namespace dslmodel::store::detail

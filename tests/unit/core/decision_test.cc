@@ -1,0 +1,123 @@
+// normalize_decisions() and the Decision JSON shape (DESIGN §5).
+#include "dslmodel/decision.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "dslmodel/policy.h"
+#include "dslmodel/time.h"
+
+namespace dslmodel {
+namespace {
+
+Decision scale(std::string_view type, int priority, std::int64_t current, std::int64_t target) {
+  Decision d;
+  d.type = std::string(type);
+  d.priority = priority;
+  d.confidence = 0.9;
+  d.parameters = {{"current_agents", current}, {"target_agents", target}};
+  return d;
+}
+
+Decision other(std::string type, int priority) {
+  Decision d;
+  d.type = std::move(type);
+  d.priority = priority;
+  return d;
+}
+
+TEST(Normalize, SortsByPriorityStably) {
+  const auto out =
+      normalize_decisions({other("a", 1), other("b", 5), other("c", 5), other("d", 9)}, Config{});
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].type, "d");
+  EXPECT_EQ(out[1].type, "b");
+  EXPECT_EQ(out[2].type, "c");
+  EXPECT_EQ(out[3].type, "a");
+}
+
+TEST(Normalize, KeepsOnlyFirstScaleDecision) {
+  const auto out =
+      normalize_decisions({scale(decision_type::kScaleDown, 4, 5, 1),
+                           scale(decision_type::kScaleUp, 10, 5, 8), other("optimize", 3)},
+                          Config{});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].type, "scale_up");
+  EXPECT_EQ(out[1].type, "optimize");
+}
+
+TEST(Normalize, ClampsTargetsAndUpdatesDelta) {
+  auto out = normalize_decisions({scale(decision_type::kScaleUp, 5, 4, 50)}, Config{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].parameters["target_agents"], 10);
+  EXPECT_EQ(out[0].parameters["delta"], 6);
+  out = normalize_decisions({scale(decision_type::kScaleDown, 5, 4, -3)}, Config{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].parameters["target_agents"], 1);
+  EXPECT_EQ(out[0].parameters["delta"], -3);
+}
+
+TEST(Normalize, DropsNoOpsAndWrongDirections) {
+  Config cfg;
+  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleUp, 5, 10, 12)}, cfg).empty());
+  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleDown, 5, 4, 4)}, cfg).empty());
+  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleUp, 5, 4, 2)}, cfg).empty());
+  EXPECT_TRUE(normalize_decisions({scale(decision_type::kScaleDown, 5, 4, 6)}, cfg).empty());
+  Decision no_target = other("scale_up", 5);
+  EXPECT_TRUE(normalize_decisions({no_target}, cfg).empty());
+  // A no-op first scale decision leaves room for the next valid one.
+  const auto out = normalize_decisions(
+      {scale(decision_type::kScaleUp, 9, 10, 11), scale(decision_type::kScaleDown, 4, 10, 5)}, cfg);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, "scale_down");
+}
+
+TEST(Normalize, ClampsConfidence) {
+  Decision a = other("x", 1);
+  a.confidence = 1.7;
+  Decision b = other("y", 1);
+  b.confidence = -0.2;
+  const auto out = normalize_decisions({a, b}, Config{});
+  EXPECT_EQ(out[0].confidence, 1.0);
+  EXPECT_EQ(out[1].confidence, 0.0);
+}
+
+TEST(DecisionJson, ShapeAndRoundTrip) {
+  Decision d = scale(decision_type::kScaleUp, 10, 2, 5);
+  d.id = "dec-1-1";
+  d.rationale = "why";
+  d.reason = "critical_backlog";
+  d.created_at = *parse_iso8601("2025-06-27T15:41:04.944Z");
+  const nlohmann::json j = to_json(d);
+  for (const char* key : {"id", "type", "priority", "confidence", "rationale", "reason",
+                          "parameters", "created_at"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j.size(), 8u);
+  EXPECT_EQ(j["created_at"], "2025-06-27T15:41:04.944Z");
+  EXPECT_EQ(j["type"], "scale_up");
+  const auto back = decision_from_json(j);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(to_json(*back), j);
+  EXPECT_EQ(back->created_at, d.created_at);
+}
+
+TEST(DecisionJson, Lenient) {
+  EXPECT_FALSE(decision_from_json(nlohmann::json::array()).has_value());
+  EXPECT_FALSE(decision_from_json("x").has_value());
+  const auto d = decision_from_json({{"type", "custom"},
+                                     {"priority", 2.9},
+                                     {"confidence", "hi"},
+                                     {"created_at", "junk"},
+                                     {"parameters", 3}});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->type, "custom");
+  EXPECT_EQ(d->priority, 2);
+  EXPECT_EQ(d->confidence, 0.0);
+  EXPECT_EQ(d->created_at, TimePoint{});
+  EXPECT_TRUE(d->parameters.is_object());
+}
+
+}  // namespace
+}  // namespace dslmodel
