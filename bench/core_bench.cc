@@ -11,15 +11,18 @@ dslmodel::Snapshot make_snapshot(int n) {
     const std::string id = std::to_string(i);
     switch (i % 4) {
       case 0:
-        s.agents.push_back({.id = "agent_" + id, .file = "agent_" + id + ".json", .status = "active"});
+        s.agents.push_back(
+            {.id = "agent_" + id, .file = "agent_" + id + ".json", .status = "active"});
         break;
       case 1:
-        s.work.push_back({.id = "work_" + id, .file = "work_" + id + ".json",
+        s.work.push_back({.id = "work_" + id,
+                          .file = "work_" + id + ".json",
                           .status = i % 3 == 0 ? "claimed" : "pending",
                           .claimed_by = i % 3 == 0 ? "agent_gone" : ""});
         break;
       case 2:
-        s.completed.push_back({.id = id, .file = "completed_" + id + ".json", .status = "completed"});
+        s.completed.push_back(
+            {.id = id, .file = "completed_" + id + ".json", .status = "completed"});
         break;
       default:
         s.telemetry.push_back({.id = id, .file = "telemetry_" + id + ".json"});

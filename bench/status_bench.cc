@@ -5,6 +5,7 @@
 //   dsl_status_bench [--sizes 1000,10000,100000] [--rounds 7] [--workdir DIR]
 // Exits 1 when the 100k budget is missed.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -17,8 +18,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -67,17 +66,29 @@ void generate(const std::filesystem::path& dir, int n) {
   for (int i = 0; i < n; ++i) {
     const int kind = i % 17;
     if (kind < 2) {
-      write(dir / fmt::format("agent_{}.json", i),
-            fmt::format(R"({{"id": "agent_{}", "status": "active", "model": "ollama/qwen3", "created": "2025-06-27T15:41:04.944999", "demo_cycle": true}})", i));
+      write(
+          dir / fmt::format("agent_{}.json", i),
+          fmt::format(
+              R"({{"id": "agent_{}", "status": "active", "model": "ollama/qwen3", "created": "2025-06-27T15:41:04.944999", "demo_cycle": true}})",
+              i));
     } else if (kind < 10) {
-      write(dir / fmt::format("work_{}.json", i),
-            fmt::format(R"({{"id": "work_{}", "status": "pending", "prompt": "Demo task {}: Generate content", "created": "2025-06-27T15:41:04.945593", "demo_cycle": true}})", i, i));
+      write(
+          dir / fmt::format("work_{}.json", i),
+          fmt::format(
+              R"({{"id": "work_{}", "status": "pending", "prompt": "Demo task {}: Generate content", "created": "2025-06-27T15:41:04.945593", "demo_cycle": true}})",
+              i, i));
     } else if (kind < 13) {
-      write(dir / fmt::format("completed_{}.json", i),
-            fmt::format(R"({{"id": "completed_{}", "status": "completed", "result": "Demo task {} completed", "finished": "2025-06-27T15:41:04.946694", "demo_cycle": true}})", i, i));
+      write(
+          dir / fmt::format("completed_{}.json", i),
+          fmt::format(
+              R"({{"id": "completed_{}", "status": "completed", "result": "Demo task {} completed", "finished": "2025-06-27T15:41:04.946694", "demo_cycle": true}})",
+              i, i));
     } else {
-      write(dir / fmt::format("telemetry_{}.json", i),
-            fmt::format(R"({{"id": "telemetry_{}", "timestamp": "2025-06-27T15:41:04.947210", "metrics": {{"response_time": 800, "success_rate": 0.85}}, "demo_cycle": true}})", i));
+      write(
+          dir / fmt::format("telemetry_{}.json", i),
+          fmt::format(
+              R"({{"id": "telemetry_{}", "timestamp": "2025-06-27T15:41:04.947210", "metrics": {{"response_time": 800, "success_rate": 0.85}}, "demo_cycle": true}})",
+              i));
     }
   }
 }
@@ -108,8 +119,8 @@ int main(int argc, char** argv) {
     }
   }
   bool ok = true;
-  fmt::print("{:>8}  {:>12}  {:>12}  {:>7}  {:>10}\n", "files", "dsl (ms)", "reader (ms)",
-             "ratio", "dsl RSS");
+  fmt::print("{:>8}  {:>12}  {:>12}  {:>7}  {:>10}\n", "files", "dsl (ms)", "reader (ms)", "ratio",
+             "dsl RSS");
   for (int n : sizes) {
     const auto dir = work / std::to_string(n);
     std::error_code ec;

@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
     std::cerr << (a.ok() ? b.status() : a.status()).message() << "\n";
     return 1;
   }
-  std::cout << "standard health " << a->health_score << " ("
-            << dslmodel::to_string(a->health_state) << ")\n";
+  std::cout << "standard health " << a->health_score << " (" << dslmodel::to_string(a->health_state)
+            << ")\n";
   std::cout << "custom health " << b->health_score << " (" << dslmodel::to_string(b->health_state)
             << ")\n";
   return 0;

@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   }
   for (const auto& d : engine.make_autonomous_decisions(*metrics)) {
     std::cout << d.type << " reason=" << d.reason << " priority=" << d.priority
-              << " confidence=" << d.confidence << " target=" << d.parameters.value("target_agents", -1)
-              << "\n";
+              << " confidence=" << d.confidence
+              << " target=" << d.parameters.value("target_agents", -1) << "\n";
   }
   return 0;
 }

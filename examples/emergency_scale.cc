@@ -46,8 +46,10 @@ int main(int argc, char** argv) {
   }
   auto decisions = engine.make_autonomous_decisions(*metrics);
   auto report = engine.execute_decisions(decisions, {.max_decisions = 3});
-  for (const auto& e : report.executed) std::cout << "executed " << e.type << ": " << e.result << "\n";
-  for (const auto& s : report.skipped) std::cout << "skipped " << s.type << ": " << s.reason << "\n";
+  for (const auto& e : report.executed)
+    std::cout << "executed " << e.type << ": " << e.result << "\n";
+  for (const auto& s : report.skipped)
+    std::cout << "skipped " << s.type << ": " << s.reason << "\n";
   for (const auto& f : report.failed) std::cout << "failed " << f.type << ": " << f.error << "\n";
   return report.failed.empty() ? 0 : 1;
 }

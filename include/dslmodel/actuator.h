@@ -2,9 +2,8 @@
 // Implementations are used from one thread at a time.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "dslmodel/status.h"
 

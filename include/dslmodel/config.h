@@ -19,19 +19,19 @@ using Seconds = std::chrono::seconds;
 using Millis = std::chrono::milliseconds;
 
 struct PolicyConfig {
-  int min_agents = 1;                // never scale below
-  int max_agents = 10;               // never scale above
-  double scale_factor = 1.0;         // multiplies every scale-up step
-  int critical_scale_step = 3;       // agents added when critical with work waiting
-  int degraded_scale_step = 1;       // agents added when degraded with more work than agents
-  int repair_batch = 10;             // items one coordination_improve repairs at most
-  Seconds agent_timeout{60};         // an agent whose heartbeat is older is not active
-  Seconds scale_down_delay{300};     // no scale-down this soon after a scale-up
-  Seconds cooldown{60};              // no scaling this soon after any scaling actuation
-  Seconds max_work_age{0};           // an item queued longer is given up (dead_<id>.json); 0: never
-  Seconds retention{86400};          // completed/telemetry older are archived by optimize
+  int min_agents = 1;             // never scale below
+  int max_agents = 10;            // never scale above
+  double scale_factor = 1.0;      // multiplies every scale-up step
+  int critical_scale_step = 3;    // agents added when critical with work waiting
+  int degraded_scale_step = 1;    // agents added when degraded with more work than agents
+  int repair_batch = 10;          // items one coordination_improve repairs at most
+  Seconds agent_timeout{60};      // an agent whose heartbeat is older is not active
+  Seconds scale_down_delay{300};  // no scale-down this soon after a scale-up
+  Seconds cooldown{60};           // no scaling this soon after any scaling actuation
+  Seconds max_work_age{0};        // an item queued longer is given up (dead_<id>.json); 0: never
+  Seconds retention{86400};       // completed/telemetry older are archived by optimize
   std::int64_t default_max_attempts = 3;  // for items without "max_attempts"
-  int archive_min_files = 100;       // optimize archives only when this many are due
+  int archive_min_files = 100;            // optimize archives only when this many are due
 };
 
 struct GateConfig {

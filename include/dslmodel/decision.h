@@ -1,11 +1,10 @@
 // Decision: one thing the engine proposes to do, with why and how sure it is (DESIGN §5).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/snapshot.h"
 
@@ -21,8 +20,8 @@ inline constexpr std::string_view kOptimize = "optimize";
 
 struct Decision {
   std::string id;
-  std::string type;    // "scale_up", "scale_down", "coordination_improve", "optimize", or custom
-  int priority = 0;    // higher runs first
+  std::string type;  // "scale_up", "scale_down", "coordination_improve", "optimize", or custom
+  int priority = 0;  // higher runs first
   double confidence = 0.0;  // 0..1
   std::string rationale;    // human text naming the numbers that triggered it
   std::string reason;       // stable code, e.g. "critical_backlog"

@@ -6,11 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/decision.h"
 #include "dslmodel/status.h"
@@ -27,10 +26,10 @@ struct JournalEntry {
   std::int64_t seq = 0;  // assigned by append(): 1, 2, 3…
   TimePoint at{};
   Outcome outcome = Outcome::kIntent;
-  Decision decision;       // for kRolledBack: the decision that was reversed
-  std::string reason;      // kSkipped: the gate's reason code; kFailed: the error
-  std::string result;      // kExecuted: one line; kRolledBack: what the rollback did
-  std::string output;      // actuator output, bounded
+  Decision decision;   // for kRolledBack: the decision that was reversed
+  std::string reason;  // kSkipped: the gate's reason code; kFailed: the error
+  std::string result;  // kExecuted: one line; kRolledBack: what the rollback did
+  std::string output;  // actuator output, bounded
   std::int64_t duration_ms = 0;
   std::int64_t epoch = 0;  // the leader epoch the engine held
   nlohmann::json inverse = nlohmann::json::object();

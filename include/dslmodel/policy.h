@@ -35,7 +35,7 @@ bool agent_is_active(const AgentRecord& a, Seconds agent_timeout, TimePoint now)
 
 // The repairs coordination_improve would make now, oldest first, at most cfg.policy.repair_batch.
 std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,
-                                            TimePoint now);
+                                             TimePoint now);
 
 // The compaction and retries optimize would make now.
 std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config& cfg,

@@ -17,9 +17,9 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 // agent_<id>.json
 struct AgentRecord {
-  std::string id;           // from the file name when the file has no "id"
-  std::string file;  // the file name in the store, e.g. "work_7.json"
-  std::string status;       // lower-cased; empty when the file has none (counts as active)
+  std::string id;      // from the file name when the file has no "id"
+  std::string file;    // the file name in the store, e.g. "work_7.json"
+  std::string status;  // lower-cased; empty when the file has none (counts as active)
   std::optional<TimePoint> heartbeat;  // "heartbeat" or "last_heartbeat"
   bool heartbeat_invalid = false;      // present but unparseable: the agent is stale
   std::optional<std::int64_t> pid;
@@ -30,7 +30,7 @@ struct AgentRecord {
 // work_<id>.json
 struct WorkRecord {
   std::string id;
-  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::string file;    // the file name in the store, e.g. "work_7.json"
   std::string status;  // lower-cased; empty when the file has none (counts as pending)
   std::int64_t priority = 0;
   std::optional<TimePoint> created;
@@ -44,7 +44,7 @@ struct WorkRecord {
 // completed_<id>.json
 struct CompletedRecord {
   std::string id;
-  std::string file;  // the file name in the store, e.g. "work_7.json"
+  std::string file;    // the file name in the store, e.g. "work_7.json"
   std::string status;  // lower-cased; empty when the file has none (counts as succeeded)
   std::optional<TimePoint> finished;
   // A failed record that carries its payload ("command" or "prompt") and has attempts left

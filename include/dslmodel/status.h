@@ -13,13 +13,13 @@ namespace dslmodel {
 
 enum class ErrorCode {
   kOk = 0,
-  kNotFound,          // a file, directory or record does not exist
-  kInvalidArgument,   // bad input from a user: flag, environment variable, config key
-  kCorrupt,           // data exists but cannot be understood
-  kIo,                // the operating system refused a read or write
-  kUnavailable,       // a peer (actuator, server) could not be reached or failed
-  kConflict,          // the state changed under us (a claim lost, an item edited)
-  kTimeout,           // an operation ran out of time
+  kNotFound,         // a file, directory or record does not exist
+  kInvalidArgument,  // bad input from a user: flag, environment variable, config key
+  kCorrupt,          // data exists but cannot be understood
+  kIo,               // the operating system refused a read or write
+  kUnavailable,      // a peer (actuator, server) could not be reached or failed
+  kConflict,         // the state changed under us (a claim lost, an item edited)
+  kTimeout,          // an operation ran out of time
 };
 
 class [[nodiscard]] Status {
@@ -42,9 +42,9 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (std::get<Status>(v_).ok()) std::abort();  // an ok Status carries no value
+    if (std::get<Status>(v_).ok()) std::abort();   // an ok Status carries no value
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }

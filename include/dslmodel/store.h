@@ -7,10 +7,9 @@
 // same store concurrently (atomic renames keep every record whole).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/snapshot.h"
 #include "dslmodel/status.h"
@@ -18,10 +17,11 @@
 namespace dslmodel {
 
 enum class RepairOp {
-  kRequeue,     // work item back to pending: claim cleared, attempts += 1
-  kDeadLetter,  // work_<id> → dead_<id>, status "dead" with dead_reason
-  kRetryFailed, // failed completed_<id> → new pending work_<id>; the record moves to archive/retried
-  kArchive,     // completed_/telemetry_ file moves under archive/; keeps counting in totals
+  kRequeue,      // work item back to pending: claim cleared, attempts += 1
+  kDeadLetter,   // work_<id> → dead_<id>, status "dead" with dead_reason
+  kRetryFailed,  // failed completed_<id> → new pending work_<id>; the record moves to
+                 // archive/retried
+  kArchive,      // completed_/telemetry_ file moves under archive/; keeps counting in totals
 };
 
 // "requeue", "dead_letter", "retry_failed", "archive".
@@ -36,8 +36,8 @@ struct RepairAction {
 
 struct RepairOutcome {
   int applied = 0;
-  int skipped = 0;                         // the record changed or vanished since the snapshot
-  std::vector<std::string> notes;          // one line per skipped or failed action
+  int skipped = 0;                 // the record changed or vanished since the snapshot
+  std::vector<std::string> notes;  // one line per skipped or failed action
   nlohmann::json inverse = nlohmann::json::array();  // for undo(); one element per applied action
 };
 

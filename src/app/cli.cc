@@ -1,12 +1,11 @@
 #include "app/cli.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "app/commands.h"
 #include "app/config_loader.h"
@@ -50,8 +49,9 @@ void add_execute_flags(CLI::App* c, ExecuteArgs& a) {
 
 void build(CLI::App& app, Globals& g, Parsed& p) {
   app.add_flag("--json", g.json, "Print one JSON envelope instead of human output");
-  app.add_option("-c,--coord-dir", g.coord_dir,
-                 "Coordination directory (default $DSLMODEL_COORDINATION_DIR, else ./coordination)");
+  app.add_option(
+      "-c,--coord-dir", g.coord_dir,
+      "Coordination directory (default $DSLMODEL_COORDINATION_DIR, else ./coordination)");
   app.add_option("--config", g.config_file, "TOML config file (default $DSLMODEL_CONFIG)");
   app.add_flag("-v,--verbose", g.verbose, "Explain each decision: inputs, rule, gate");
   app.set_version_flag("--version", "dsl 0.1.0");

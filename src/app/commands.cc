@@ -55,8 +55,8 @@ int run_status(const Context& ctx) {
                            {"status", status},
                            {"health_state", to_string(m->health_state)},
                            {"recent_decisions", recent_json}};
-    print_json(ctx, envelope("auto-status", true, data, {}, warnings,
-                             std::chrono::system_clock::now()));
+    print_json(ctx,
+               envelope("auto-status", true, data, {}, warnings, std::chrono::system_clock::now()));
   } else {
     *ctx.out << render_status(ctx.config.coordination_dir, *m, recent, warnings, ctx.style);
   }
@@ -71,8 +71,8 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
   const auto warnings = warnings_of(engine.last_snapshot().rejected);
   nlohmann::json data = {{"metrics", metrics_json(*m)}, {"decisions", decisions_json(decisions)}};
   if (ctx.json) {
-    print_json(ctx, envelope("auto-analyze", true, data, {}, warnings,
-                             std::chrono::system_clock::now()));
+    print_json(
+        ctx, envelope("auto-analyze", true, data, {}, warnings, std::chrono::system_clock::now()));
   } else if (args.format == "json") {
     print_json(ctx, data);
   } else {
@@ -130,9 +130,8 @@ int run_rollback(const Context& ctx, const std::string& decision_id) {
     return fail(ctx, "auto-rollback", code, r.status().message());
   }
   if (ctx.json) {
-    print_json(ctx, envelope("auto-rollback", true,
-                             {{"decision_id", decision_id}, {"result", *r}}, {}, {},
-                             std::chrono::system_clock::now()));
+    print_json(ctx, envelope("auto-rollback", true, {{"decision_id", decision_id}, {"result", *r}},
+                             {}, {}, std::chrono::system_clock::now()));
   } else {
     *ctx.out << "rolled back " << decision_id << ": " << *r << "\n";
   }

@@ -1,14 +1,14 @@
 #include "app/config_loader.h"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <string_view>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 namespace dslmodel::app {
 namespace {
@@ -226,7 +226,7 @@ Status apply_environment(const EnvLookup& env, Config& config) {
       auto b = parse_bool(*v);
       if (!b) return env_error(name, *v, "true or false");
       (std::string_view(name) == "DSLMODEL_AUTO_DRY_RUN" ? config.gate.dry_run
-                                                        : config.leader_election) = *b;
+                                                         : config.leader_election) = *b;
     }
   }
   for (const char* name : {"LOGURU_LEVEL", "DSLMODEL_LOG_LEVEL"}) {
@@ -235,8 +235,8 @@ Status apply_environment(const EnvLookup& env, Config& config) {
       if (l == "success") l = "info";
       if (l == "warning") l = "warn";
       if (l == "error" || l == "critical") l = l == "error" ? "err" : "critical";
-      static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn",
-                                                    "err",   "critical", "off"};
+      static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
+                                                     "err",   "critical", "off"};
       if (std::find(std::begin(kLevels), std::end(kLevels), l) == std::end(kLevels)) {
         return env_error(name, *v, "one of trace, debug, info, warning, error, critical, off");
       }
@@ -252,9 +252,9 @@ Status validate_config(const Config& c) {
     return {ErrorCode::kInvalidArgument, "policy.max_agents must be at least 1"};
   }
   if (p.min_agents > p.max_agents) {
-    return {ErrorCode::kInvalidArgument,
-            fmt::format("policy.min_agents ({}) is above max_agents ({})", p.min_agents,
-                        p.max_agents)};
+    return {
+        ErrorCode::kInvalidArgument,
+        fmt::format("policy.min_agents ({}) is above max_agents ({})", p.min_agents, p.max_agents)};
   }
   if (c.gate.min_confidence < 0 || c.gate.min_confidence > 1) {
     return {ErrorCode::kInvalidArgument, "min_confidence must be from 0 to 1"};

@@ -1,10 +1,10 @@
 #include "dslmodel/engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "actuate/command_actuator.h"
 #include "dslmodel/time.h"
@@ -188,7 +188,8 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
   const DecisionHistory history = load_history();
   GateInput in;
   in.min_confidence = options.min_confidence.value_or(config_.gate.min_confidence);
-  if (options.force_confidence) in.min_confidence = std::min(in.min_confidence, *options.force_confidence);
+  if (options.force_confidence)
+    in.min_confidence = std::min(in.min_confidence, *options.force_confidence);
   in.max_decisions = options.max_decisions;
   in.max_concurrent_decisions = config_.gate.max_concurrent_decisions;
   in.dry_run = options.dry_run.value_or(config_.gate.dry_run);
@@ -221,9 +222,9 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
     const auto start = parts_.clock->steady_now();
     std::string output;
     Result<ExecutorResult> r = run_one(d, output);
-    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        parts_.clock->steady_now() - start)
-                        .count();
+    e.duration_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock->steady_now() - start)
+            .count();
     e.at = parts_.clock->now();
     e.output = output;
     if (r.ok()) {
@@ -252,9 +253,9 @@ Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& op
   c.decisions = make_autonomous_decisions(c.metrics);
   c.execution = execute_decisions(c.decisions, options);
   c.warnings = snapshot_.rejected;
-  c.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      parts_.clock->steady_now() - start)
-                      .count();
+  c.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock->steady_now() - start)
+          .count();
   return c;
 }
 
@@ -294,9 +295,9 @@ Result<std::string> AutonomousDecisionEngine::rollback(const std::string& decisi
   } else {
     status = Status(ErrorCode::kInvalidArgument, "decision " + decision_id + " has no inverse");
   }
-  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      parts_.clock->steady_now() - start)
-                      .count();
+  e.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock->steady_now() - start)
+          .count();
   e.at = parts_.clock->now();
   e.outcome = status.ok() ? Outcome::kRolledBack : Outcome::kRollbackFailed;
   e.result = what;

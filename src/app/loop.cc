@@ -69,9 +69,8 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   std::stop_source stop;
   std::mutex mu;
   std::condition_variable_any cv;
-  std::jthread watcher([&](const std::stop_token& self) {
-    watch_signals(self, block.set(), stop, cv, *ctx.err);
-  });
+  std::jthread watcher(
+      [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, cv, *ctx.err); });
 
   AutonomousDecisionEngine engine(ctx.config);
   const ExecuteOptions options = to_execute_options(args.execute);

@@ -66,7 +66,7 @@ std::vector<std::string> warnings_of(const std::vector<RejectedFile>& rejected) 
 nlohmann::json envelope(const std::string& command, bool success, nlohmann::json data,
                         const std::vector<std::string>& errors,
                         const std::vector<std::string>& warnings, TimePoint now) {
-  return {{"command", command},   {"success", success}, {"timestamp", format_iso8601(now)},
+  return {{"command", command},      {"success", success}, {"timestamp", format_iso8601(now)},
           {"data", std::move(data)}, {"errors", errors},   {"warnings", warnings}};
 }
 
@@ -93,7 +93,8 @@ nlohmann::json execution_json(const ExecutionReport& r) {
                              {"duration_ms", f.duration_ms}});
   }
   for (const auto& s : r.skipped) {
-    out["skipped"].push_back({{"decision_id", s.decision_id}, {"type", s.type}, {"reason", s.reason}});
+    out["skipped"].push_back(
+        {{"decision_id", s.decision_id}, {"type", s.type}, {"reason", s.reason}});
   }
   return out;
 }
@@ -119,8 +120,8 @@ std::string render_status(const std::string& dir, const SystemMetrics& m,
   std::string state(to_string(m.health_state));
   for (char& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string out = st.bold("Autonomous system status") + "  " + st.dim(dir) + "\n";
-  out += fmt::format("  {}  {:.3f}  {}\n", pad("Health", 11),
-                     m.health_score, st.health(state, m.health_state));
+  out += fmt::format("  {}  {:.3f}  {}\n", pad("Health", 11), m.health_score,
+                     st.health(state, m.health_state));
   out += fmt::format("  {}  {} active of {}\n", pad("Agents", 11), m.active_agents, m.total_agents);
   out += fmt::format("  {}  {} ({} pending, {} in progress)\n", pad("Work queue", 11),
                      m.work_queue_size, m.pending, m.in_progress);
@@ -134,9 +135,9 @@ std::string render_status(const std::string& dir, const SystemMetrics& m,
   if (!recent.empty()) {
     out += st.bold("Recent decisions") + "\n";
     for (const auto& e : recent) {
-      out += fmt::format("  {}  {}  {}  {}\n", st.dim(format_iso8601(e.at)),
-                         pad(e.decision.type, 20), pad(to_string(e.outcome), 12),
-                         e.result.empty() ? e.reason : e.result);
+      out +=
+          fmt::format("  {}  {}  {}  {}\n", st.dim(format_iso8601(e.at)), pad(e.decision.type, 20),
+                      pad(to_string(e.outcome), 12), e.result.empty() ? e.reason : e.result);
     }
   }
   return out;
@@ -193,9 +194,9 @@ std::string render_cycle_line(std::int64_t cycle, const CycleResult& c, const St
   return fmt::format(
       "cycle {}  health {:.3f} {}  agents {}  queue {}  decisions {}: {} executed, {} failed, {} "
       "skipped  {} ms\n",
-      cycle, m.health_score, st.health(to_string(m.health_state), m.health_state),
-      m.active_agents, m.work_queue_size, c.decisions.size(), c.execution.executed.size(),
-      c.execution.failed.size(), c.execution.skipped.size(), c.duration_ms);
+      cycle, m.health_score, st.health(to_string(m.health_state), m.health_state), m.active_agents,
+      m.work_queue_size, c.decisions.size(), c.execution.executed.size(), c.execution.failed.size(),
+      c.execution.skipped.size(), c.duration_ms);
 }
 
 }  // namespace dslmodel::app

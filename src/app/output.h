@@ -2,10 +2,9 @@
 // Pure functions of values; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/engine.h"
 
@@ -37,7 +36,8 @@ nlohmann::json envelope(const std::string& command, bool success, nlohmann::json
 nlohmann::json decisions_json(const std::vector<Decision>& ds);
 
 // {"executed":[{"decision_id","type","result","duration_ms"}],
-//  "failed":[{"decision_id","type","error","duration_ms"}], "skipped":[{"decision_id","type","reason"}]}
+//  "failed":[{"decision_id","type","error","duration_ms"}],
+//  "skipped":[{"decision_id","type","reason"}]}
 nlohmann::json execution_json(const ExecutionReport& r);
 
 // One journal record for history and recent_decisions.
@@ -51,7 +51,8 @@ std::string render_execution(const std::vector<Decision>& ds, const ExecutionRep
                              bool verbose, const Style& st);
 std::string render_history(const std::vector<JournalEntry>& entries, const Style& st);
 
-// "cycle 3  health 0.289 critical  agents 2  queue 8  decisions 2: 1 executed, 0 failed, 1 skipped  12 ms"
+// "cycle 3  health 0.289 critical  agents 2  queue 8  decisions 2: 1 executed, 0 failed, 1 skipped
+// 12 ms"
 std::string render_cycle_line(std::int64_t cycle, const CycleResult& c, const Style& st);
 
 }  // namespace dslmodel::app

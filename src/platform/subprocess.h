@@ -14,15 +14,15 @@ namespace dslmodel::platform {
 struct RunOptions {
   std::chrono::milliseconds timeout{30000};  // then SIGTERM, and SIGKILL after `grace`
   std::chrono::milliseconds grace{2000};
-  std::size_t max_output = 64 * 1024;         // keep the last this many bytes of stdout+stderr
-  std::string stdin_data;                     // written to the child's stdin, then closed
+  std::size_t max_output = 64 * 1024;  // keep the last this many bytes of stdout+stderr
+  std::string stdin_data;              // written to the child's stdin, then closed
 };
 
 struct RunResult {
-  int exit_code = -1;       // the child's exit status, or -1 when killed by a signal
-  int signal = 0;           // the signal that ended it, or 0
+  int exit_code = -1;  // the child's exit status, or -1 when killed by a signal
+  int signal = 0;      // the signal that ended it, or 0
   bool timed_out = false;
-  std::string output;       // combined stdout and stderr, the tail when longer than max_output
+  std::string output;  // combined stdout and stderr, the tail when longer than max_output
   std::chrono::milliseconds duration{0};
 };
 

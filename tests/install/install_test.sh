@@ -26,6 +26,6 @@ grep -q "^scale_up reason=critical_backlog" <<<"$out" || fail "built-in decision
 out=$("$work/examples/emergency_scale" "$work/coord" 5)
 echo "$out"
 grep -q "executed emergency_scale: emergency capacity requested" <<<"$out" || fail "handler ran"
-grep -q "emergency_scale" "$work/coord/emergency_requests.log" || fail "executor wrote"
+grep -q "\"items\":8" "$work/coord/emergency_requests.log" || fail "executor wrote"
 test -x "$work/prefix/bin/dsl" || fail "dsl installed"
 echo "install test passed"

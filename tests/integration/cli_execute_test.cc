@@ -1,10 +1,9 @@
 // The dsl binary acting: execute, dry run, the command hook, journal, rollback, loop, kill -9.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/time.h"
 #include "integration/dsl_runner.h"
@@ -37,7 +36,8 @@ nlohmann::json read_json(const std::filesystem::path& p) {
 
 // A hook that records "<current> <target>" lines and echoes a message.
 std::filesystem::path write_hook(const TempDir& d, const std::string& extra = "") {
-  write_file(d / "hook.sh", "#!/bin/sh\n" + extra + "echo \"$1 $2\" >> \"$3/hook.log\"\necho scaled to $2\n");
+  write_file(d / "hook.sh",
+             "#!/bin/sh\n" + extra + "echo \"$1 $2\" >> \"$3/hook.log\"\necho scaled to $2\n");
   write_file(d / "dsl.toml", "[actuator]\nscale_command = [\"sh\", \"" + (d / "hook.sh").string() +
                                  "\", \"{current_agents}\", \"{target_agents}\", \"" +
                                  d.path().string() + "\"]\ntimeout = 20\n");
@@ -136,8 +136,8 @@ TEST(CliExecute, ScaleGoesThroughTheCommandHookAndRollsBack) {
   std::filesystem::copy(std::string(DSLMODEL_TESTDATA_DIR) + "/dslmodel-demo-coordination",
                         d.path(), std::filesystem::copy_options::recursive);
   auto cfg = write_hook(d);
-  DslRun r = run_dsl({"--config", cfg.string(), "--json", "auto", "execute", "-c",
-                      d.path().string()});
+  DslRun r =
+      run_dsl({"--config", cfg.string(), "--json", "auto", "execute", "-c", d.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   nlohmann::json j = r.json();
   EXPECT_EQ(j["command"], "auto-execute");
@@ -145,8 +145,8 @@ TEST(CliExecute, ScaleGoesThroughTheCommandHookAndRollsBack) {
   const auto& e = j["data"]["executed"][0];
   EXPECT_EQ(e["type"], "scale_up");
   EXPECT_EQ(slurp(d / "hook.log"), "2 5\n");
-  DslRun rb = run_dsl({"--config", cfg.string(), "auto", "rollback", e["decision_id"], "-c",
-                       d.path().string()});
+  DslRun rb = run_dsl(
+      {"--config", cfg.string(), "auto", "rollback", e["decision_id"], "-c", d.path().string()});
   ASSERT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_EQ(slurp(d / "hook.log"), "2 5\n5 2\n");
 }
@@ -156,8 +156,8 @@ TEST(CliExecute, FailingHookExitsOneAndIsJournaled) {
   std::filesystem::copy(std::string(DSLMODEL_TESTDATA_DIR) + "/dslmodel-demo-coordination",
                         d.path(), std::filesystem::copy_options::recursive);
   auto cfg = write_hook(d, "echo 'no such deployment' >&2; exit 3\n");
-  DslRun r = run_dsl({"--config", cfg.string(), "auto", "execute", "--format", "json", "-c",
-                      d.path().string()});
+  DslRun r = run_dsl(
+      {"--config", cfg.string(), "auto", "execute", "--format", "json", "-c", d.path().string()});
   EXPECT_EQ(r.exit_code, 1);
   ASSERT_EQ(r.json()["failed"].size(), 1u) << r.out;
   EXPECT_NE(r.json()["failed"][0]["error"].get<std::string>().find("3"), std::string::npos);
@@ -169,8 +169,8 @@ TEST(CliExecute, KillNineDuringExecuteLeavesFilesWholeAndJournalReadable) {
   TempDir d;
   write_orphan_scenario(d);
   auto cfg = write_hook(d, "echo $$ > \"$3/hook.pid\"; sleep 30\n");
-  DslProcess p({"--config", cfg.string(), "auto", "execute", "--max", "5", "-c",
-                d.path().string()});
+  DslProcess p(
+      {"--config", cfg.string(), "auto", "execute", "--max", "5", "-c", d.path().string()});
   for (int i = 0; i < 200 && !std::filesystem::exists(d / "hook.pid"); ++i) {
     std::this_thread::sleep_for(50ms);
   }
@@ -195,8 +195,8 @@ TEST(CliExecute, KillNineDuringExecuteLeavesFilesWholeAndJournalReadable) {
 TEST(CliLoop, RunsTheGivenCyclesOneLineEach) {
   TempDir d;
   write_orphan_scenario(d);
-  DslRun r = run_dsl({"auto", "loop", "--interval", "0.1", "--max-cycles", "3", "-c",
-                      d.path().string()});
+  DslRun r =
+      run_dsl({"auto", "loop", "--interval", "0.1", "--max-cycles", "3", "-c", d.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("cycle 1 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cycle 3 "), std::string::npos) << r.out;

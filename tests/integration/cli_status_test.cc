@@ -1,7 +1,6 @@
 // The dsl binary on coordination directories: status, analyze, bad input, configuration.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "integration/dsl_runner.h"
 
@@ -87,8 +86,7 @@ TEST(CliStatus, EveryKindOfBadFileIsRejectedAndTheRestCounted) {
   EXPECT_EQ(j["data"]["status"]["work_queue_size"], 1);
   EXPECT_EQ(j["data"]["status"]["active_agents"], 1);
   for (const char* f : {"work_corrupt.json", "work_empty.json", "work_array.json",
-                        "work_badtype.json", "work_utf8.json", "work_big.json",
-                        "work_link.json"}) {
+                        "work_badtype.json", "work_utf8.json", "work_big.json", "work_link.json"}) {
     EXPECT_TRUE(has_warning_for(j, f)) << f << " not in " << j["warnings"].dump();
   }
   EXPECT_EQ(j["warnings"].size(), 7u);
@@ -140,13 +138,13 @@ TEST(CliConfig, PrecedenceFlagsOverEnvironmentOverFile) {
   TempDir d;
   write_file(d / "dsl.toml", "[policy]\nmax_agents = 3\n");
   // File says 3: critical +3 from 2 agents is capped at 3.
-  DslRun f = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "analyze", "--format",
-                      "json", "-c", kFixture});
+  DslRun f = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "analyze", "--format", "json",
+                      "-c", kFixture});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(f.json()["decisions"][0]["parameters"]["target_agents"], 3);
   // Environment beats the file.
-  DslRun e = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "analyze", "--format",
-                      "json", "-c", kFixture},
+  DslRun e = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "analyze", "--format", "json",
+                      "-c", kFixture},
                      {"DSLMODEL_AUTO_MAX_AGENTS=4"});
   EXPECT_EQ(e.json()["decisions"][0]["parameters"]["target_agents"], 4);
 }

@@ -1,10 +1,10 @@
 #include "app/config_loader.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <gtest/gtest.h>
 
 namespace dslmodel::app {
 namespace {
@@ -45,7 +45,7 @@ TEST(ConfigLoader, EnvironmentVariablesApply) {
                                         {"DSLMODEL_AUTO_LEADER_ELECTION", "yes"},
                                         {"DSLMODEL_COORDINATION_DIR", "/x"},
                                         {"LOGURU_LEVEL", "DEBUG"}}),
-                              c)
+                                c)
                   .ok());
   EXPECT_EQ(c.gate.min_confidence, 0.8);
   EXPECT_EQ(c.policy.max_agents, 3);
@@ -57,12 +57,10 @@ TEST(ConfigLoader, EnvironmentVariablesApply) {
 }
 
 TEST(ConfigLoader, BadEnvironmentValuesNameTheVariable) {
-  const std::map<std::string, std::string> bad = {{"DSLMODEL_AUTO_MIN_CONFIDENCE", "high"},
-                                                  {"DSLMODEL_AUTO_MAX_AGENTS", "0"},
-                                                  {"DSLMODEL_AUTO_MAX_AGENTS", "3.5"},
-                                                  {"DSLMODEL_AUTO_SCALE_FACTOR", "-1"},
-                                                  {"DSLMODEL_AUTO_DRY_RUN", "perhaps"},
-                                                  {"DSLMODEL_LOG_LEVEL", "loud"}};
+  const std::map<std::string, std::string> bad = {
+      {"DSLMODEL_AUTO_MIN_CONFIDENCE", "high"}, {"DSLMODEL_AUTO_MAX_AGENTS", "0"},
+      {"DSLMODEL_AUTO_MAX_AGENTS", "3.5"},      {"DSLMODEL_AUTO_SCALE_FACTOR", "-1"},
+      {"DSLMODEL_AUTO_DRY_RUN", "perhaps"},     {"DSLMODEL_LOG_LEVEL", "loud"}};
   for (const auto& [k, v] : bad) {
     Config c;
     Status s = apply_environment(env_of({{k, v}}), c);
@@ -104,11 +102,12 @@ TEST(ConfigLoader, FileErrorsNameFileLineAndKey) {
     std::string text;
     std::string expect;
   };
-  for (const auto& tc : std::vector<Case>{{"[policy]\nmax_agentz = 3\n", ":2: unknown key 'policy.max_agentz'"},
-                                          {"[policy]\n\nmax_agents = \"x\"\n", ":3: invalid value for 'policy.max_agents'"},
-                                          {"[engine]\nmin_confidence = 2.0\n", ":2: invalid value for 'engine.min_confidence'"},
-                                          {"[policy\n", ":1:"},
-                                          {"[actuator]\nscale_command = [1, 2]\n", ":2:"}}) {
+  for (const auto& tc : std::vector<Case>{
+           {"[policy]\nmax_agentz = 3\n", ":2: unknown key 'policy.max_agentz'"},
+           {"[policy]\n\nmax_agents = \"x\"\n", ":3: invalid value for 'policy.max_agents'"},
+           {"[engine]\nmin_confidence = 2.0\n", ":2: invalid value for 'engine.min_confidence'"},
+           {"[policy\n", ":1:"},
+           {"[actuator]\nscale_command = [1, 2]\n", ":2:"}}) {
     Config c;
     auto p = write_toml("dsl-bad.toml", tc.text);
     Status s = apply_config_file(p, c);

@@ -80,9 +80,12 @@ class MemoryJournal final : public Journal {
 // The fixture's shape: 2 active agents, 8 pending, 3 completed, 4 telemetry.
 Snapshot fixture_snapshot() {
   Snapshot s;
-  for (int i = 0; i < 2; ++i) s.agents.push_back({.id = "agent_" + std::to_string(i), .file = "", .status = "active"});
-  for (int i = 0; i < 8; ++i) s.work.push_back({.id = "work_" + std::to_string(i), .file = "", .status = "pending"});
-  for (int i = 0; i < 3; ++i) s.completed.push_back({.id = "c" + std::to_string(i), .file = "", .status = "completed"});
+  for (int i = 0; i < 2; ++i)
+    s.agents.push_back({.id = "agent_" + std::to_string(i), .file = "", .status = "active"});
+  for (int i = 0; i < 8; ++i)
+    s.work.push_back({.id = "work_" + std::to_string(i), .file = "", .status = "pending"});
+  for (int i = 0; i < 3; ++i)
+    s.completed.push_back({.id = "c" + std::to_string(i), .file = "", .status = "completed"});
   for (int i = 0; i < 4; ++i) s.telemetry.push_back({.id = "t" + std::to_string(i)});
   return s;
 }
