@@ -23,7 +23,7 @@ done
 for i in 0 1 2; do
   w "completed_$i.json" "{\"id\":\"completed_$i\",\"status\":\"completed\",\"result\":\"ok\",\"finished\":\"$now\"}"
 done
-w completed_3.json "{\"id\":\"completed_3\",\"status\":\"failed\",\"error\":\"exit 1\",\"finished\":\"$now\",\"command\":[\"false\"],\"attempts\":1,\"max_attempts\":3}"
+w completed_f1.json "{\"id\":\"f1\",\"status\":\"failed\",\"error\":\"exit 1\",\"finished\":\"$now\",\"command\":[\"false\"],\"attempts\":1,\"max_attempts\":3}"
 for i in 0 1 2 3; do
   w "telemetry_$i.json" "{\"id\":\"telemetry_$i\",\"timestamp\":\"$now\",\"metrics\":{\"response_time\":$((800 + 100 * i))}}"
 done
@@ -35,8 +35,6 @@ cat >"$dir/dsl.toml" <<TOML
 [actuator]
 scale_command = ["bash", "$root/scripts/demo-scale-hook.sh", "{target_agents}", "{coordination_dir}"]
 timeout = 10
-[policy]
-cooldown = 0
 TOML
 
 export DSLMODEL_COORDINATION_DIR="$dir" DSLMODEL_CONFIG="$dir/dsl.toml"

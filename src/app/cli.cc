@@ -76,6 +76,7 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   add_execute_flags(lp, p.loop.execute);
   CLI::App* hi = add_command(*aut, "history", "List journaled decisions, oldest first");
   hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)");
+  hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
   CLI::App* rb = add_command(*aut, "rollback", "Reverse an executed decision by its id");
   rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();
 }

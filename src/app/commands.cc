@@ -1,6 +1,7 @@
 #include "app/commands.h"
 
 #include <ostream>
+#include <set>
 
 #include "dslmodel/engine.h"
 #include "journal/history.h"
@@ -107,7 +108,13 @@ int run_history(const Context& ctx, const HistoryArgs& args) {
   AutonomousDecisionEngine engine(ctx.config);
   auto all = engine.history();
   if (!all.ok()) return fail(ctx, "auto-history", kExitFailure, all.status().message());
-  std::vector<JournalEntry> entries = *all;
+  std::vector<JournalEntry> entries;
+  std::set<std::string> open;
+  for (const auto& e : journal::unresolved_intents(*all)) open.insert(e.decision.id);
+  for (const auto& e : *all) {
+    const bool settled_intent = e.outcome == Outcome::kIntent && !open.contains(e.decision.id);
+    if (args.all || !settled_intent) entries.push_back(e);
+  }
   if (entries.size() > args.limit) {
     entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(args.limit));
   }

@@ -45,6 +45,7 @@ struct LoopArgs {
 
 struct HistoryArgs {
   std::size_t limit = 50;
+  bool all = false;  // also the intent records written before each action
 };
 
 int run_status(const Context& ctx);

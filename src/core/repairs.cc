@@ -2,7 +2,9 @@
 // change in the store (DESIGN §5). Pure: the store applies the actions.
 #include <algorithm>
 #include <optional>
+#include <string_view>
 #include <tuple>
+#include <unordered_set>
 
 #include "core/rules.h"
 #include "dslmodel/policy.h"
@@ -63,10 +65,22 @@ bool dated_before(const Dated& a, const Dated& b) {
   return *a.file < *b.file;
 }
 
+// "completed_7.json" → "work_7.json": the queue file a retry would write.
+std::string work_file_for(const std::string& completed_file) {
+  constexpr std::string_view kPrefix = "completed_";
+  if (!completed_file.starts_with(kPrefix)) return {};
+  return "work_" + completed_file.substr(kPrefix.size());
+}
+
+// A failure is retried only when its queue file is free: a retry never overwrites an item.
 std::vector<RepairAction> plan_retries(const Snapshot& snap, const PolicyConfig& p) {
+  std::unordered_set<std::string> queued;
+  for (const WorkRecord& w : snap.work) queued.insert(w.file);
   std::vector<Dated> due;
   for (const CompletedRecord& c : snap.completed) {
-    if (c.retryable && detail::is_failed(c.status)) due.push_back({c.finished, &c.file});
+    if (!c.retryable || !detail::is_failed(c.status)) continue;
+    if (queued.contains(work_file_for(c.file))) continue;
+    due.push_back({c.finished, &c.file});
   }
   std::stable_sort(due.begin(), due.end(), dated_before);
   std::vector<RepairAction> out;

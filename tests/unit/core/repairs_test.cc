@@ -188,6 +188,16 @@ TEST(Optimizations, RetriesRetryableFailuresUpToBatch) {
   }
 }
 
+TEST(Optimizations, NeverRetriesOverAQueuedItem) {
+  Snapshot s;
+  s.completed.push_back(completed("1", "failed", test_now() - 1h, true));
+  s.completed.push_back(completed("2", "failed", test_now() - 1h, true));
+  s.work.push_back(work("1", "pending", test_now()));
+  const auto actions = plan_optimizations(s, Config{}, test_now());
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].file, "completed_2.json");
+}
+
 TEST(Optimizations, ArchivesOnlyWhenEnoughAreDue) {
   Snapshot s;
   const TimePoint old = test_now() - 8 * 24h;
