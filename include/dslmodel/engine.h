@@ -102,6 +102,10 @@ class AutonomousDecisionEngine {
   ExecutionReport execute_decisions(const std::vector<Decision>& decisions,
                                     const ExecuteOptions& options = {});
 
+  // What the gate would say of each decision now, without running or journaling anything.
+  std::vector<GateVerdict> preview_gate(const std::vector<Decision>& decisions,
+                                        const ExecuteOptions& options = {}) const;
+
   // analyze → decide → execute. Fails only when analysis fails.
   Result<CycleResult> run_cycle(const ExecuteOptions& options = {});
 
@@ -138,6 +142,9 @@ class AutonomousDecisionEngine {
  private:
   Result<ExecutorResult> run_one(const Decision& d, std::string& output);
   DecisionHistory load_history() const;
+  std::vector<GateVerdict> verdicts_for(const std::vector<Decision>& decisions,
+                                        const ExecuteOptions& options,
+                                        const DecisionHistory& history, TimePoint now) const;
   // Journals a failed outcome for every intent left open by an engine that was killed mid-action.
   void close_interrupted();
 

@@ -78,7 +78,9 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
     print_json(ctx, data);
   } else {
     *ctx.out << render_status(ctx.config.coordination_dir, *m, {}, warnings, ctx.style);
-    *ctx.out << render_decisions(decisions, ctx.verbose, ctx.style);
+    const auto verdicts = engine.preview_gate(decisions);
+    *ctx.out << render_decisions(decisions, ctx.verbose, ctx.style, &verdicts,
+                                 evidence_factor(engine.last_snapshot()));
   }
   return kExitOk;
 }

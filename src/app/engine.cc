@@ -169,6 +169,35 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std:
   return it->second(d);
 }
 
+std::vector<GateVerdict> AutonomousDecisionEngine::verdicts_for(
+    const std::vector<Decision>& decisions, const ExecuteOptions& options,
+    const DecisionHistory& history, TimePoint now) const {
+  GateInput in;
+  in.min_confidence = options.min_confidence.value_or(config_.gate.min_confidence);
+  if (options.force_confidence) {
+    in.min_confidence = std::min(in.min_confidence, *options.force_confidence);
+  }
+  in.max_decisions = options.max_decisions;
+  in.max_concurrent_decisions = config_.gate.max_concurrent_decisions;
+  in.dry_run = options.dry_run.value_or(config_.gate.dry_run);
+  in.is_leader = is_leader_;
+  in.has_actuator = parts_.actuator != nullptr;
+  in.remediation_enabled = remediation_enabled_;
+  std::vector<GateVerdict> verdicts = gate(decisions, in, config_, history, now);
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const std::string& type = decisions[i].type;
+    if (verdicts[i].run && !is_builtin(type) && !executors_.contains(type)) {
+      verdicts[i] = {false, "no_executor"};
+    }
+  }
+  return verdicts;
+}
+
+std::vector<GateVerdict> AutonomousDecisionEngine::preview_gate(
+    const std::vector<Decision>& decisions, const ExecuteOptions& options) const {
+  return verdicts_for(decisions, options, load_history(), parts_.clock->now());
+}
+
 void AutonomousDecisionEngine::close_interrupted() {
   auto entries = parts_.journal->read_all();
   if (!entries.ok()) return;
@@ -186,17 +215,7 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
   const TimePoint now = parts_.clock->now();
   if (is_leader_) close_interrupted();
   const DecisionHistory history = load_history();
-  GateInput in;
-  in.min_confidence = options.min_confidence.value_or(config_.gate.min_confidence);
-  if (options.force_confidence)
-    in.min_confidence = std::min(in.min_confidence, *options.force_confidence);
-  in.max_decisions = options.max_decisions;
-  in.max_concurrent_decisions = config_.gate.max_concurrent_decisions;
-  in.dry_run = options.dry_run.value_or(config_.gate.dry_run);
-  in.is_leader = is_leader_;
-  in.has_actuator = parts_.actuator != nullptr;
-  in.remediation_enabled = remediation_enabled_;
-  const std::vector<GateVerdict> verdicts = gate(decisions, in, config_, history, now);
+  const std::vector<GateVerdict> verdicts = verdicts_for(decisions, options, history, now);
 
   ExecutionReport report;
   for (std::size_t i = 0; i < decisions.size(); ++i) {
@@ -205,9 +224,8 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
     e.at = parts_.clock->now();
     e.decision = d;
     e.epoch = epoch_;
-    std::string skip = verdicts[i].run ? "" : verdicts[i].reason;
-    if (skip.empty() && !is_builtin(d.type) && !executors_.contains(d.type)) skip = "no_executor";
-    if (!skip.empty()) {
+    const std::string& skip = verdicts[i].reason;
+    if (!verdicts[i].run) {
       e.outcome = Outcome::kSkipped;
       e.reason = skip;
       (void)parts_.journal->append(e);

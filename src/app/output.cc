@@ -143,16 +143,26 @@ std::string render_status(const std::string& dir, const SystemMetrics& m,
   return out;
 }
 
-std::string render_decisions(const std::vector<Decision>& ds, bool verbose, const Style& st) {
+std::string render_decisions(const std::vector<Decision>& ds, bool verbose, const Style& st,
+                             const std::vector<GateVerdict>* verdicts, double evidence) {
   if (ds.empty()) return "No decisions: nothing to do.\n";
   std::string out = st.bold(fmt::format("{}  {}  {}  {}  {}", pad("PRI", 3), pad("TYPE", 20),
                                         pad("CONF", 4), pad("REASON", 18), "RATIONALE")) +
                     "\n";
-  for (const auto& d : ds) {
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    const Decision& d = ds[i];
     out += fmt::format("{}  {}  {:.2f}  {}  {}\n", pad(std::to_string(d.priority), 3),
                        pad(d.type, 20), d.confidence, pad(d.reason, 18), d.rationale);
-    if (verbose) {
-      out += st.dim(fmt::format("     id {}  parameters {}", d.id, d.parameters.dump())) + "\n";
+    if (!verbose) continue;
+    out += st.dim(fmt::format("     id {}  inputs {}", d.id, d.parameters.dump())) + "\n";
+    out += st.dim(fmt::format("     rule {}: confidence {:.2f} (evidence factor {:.2f})", d.reason,
+                              d.confidence, evidence)) +
+           "\n";
+    if (verdicts != nullptr && i < verdicts->size()) {
+      const GateVerdict& v = (*verdicts)[i];
+      out += st.dim(v.run ? std::string("     gate: would run")
+                          : "     gate: would be skipped (" + v.reason + ")") +
+             "\n";
     }
   }
   return out;

@@ -46,7 +46,11 @@ nlohmann::json journal_entry_json(const JournalEntry& e);
 std::string render_status(const std::string& dir, const SystemMetrics& m,
                           const std::vector<JournalEntry>& recent,
                           const std::vector<std::string>& warnings, const Style& st);
-std::string render_decisions(const std::vector<Decision>& ds, bool verbose, const Style& st);
+// With verbose: each decision's id, parameters, confidence model and, when `verdicts` is given
+// (one per decision), what the gate would do.
+std::string render_decisions(const std::vector<Decision>& ds, bool verbose, const Style& st,
+                             const std::vector<GateVerdict>* verdicts = nullptr,
+                             double evidence = 1.0);
 std::string render_execution(const std::vector<Decision>& ds, const ExecutionReport& r,
                              bool verbose, const Style& st);
 std::string render_history(const std::vector<JournalEntry>& entries, const Style& st);
