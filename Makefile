@@ -20,9 +20,11 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	@bash scripts/demo.sh $(BUILD)/tools/dsl/dsl
 
+# In CI (CI=true) the tests are followed by clang-tidy over src/.
 test: build format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
+	$(if $(CI),$(MAKE) tidy)
 
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -38,7 +40,9 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.h' '*.cc')
 
 tidy: $(BUILD)/build.ninja
-	run-clang-tidy -quiet -p $(BUILD) 'src/.*\.cc$$'
+	run-clang-tidy -quiet -j $(JOBS) -p $(BUILD) 'src/.*\.cc$$' > $(BUILD)/clang-tidy.log 2>&1 \
+	  || { grep -E 'error:' $(BUILD)/clang-tidy.log; exit 1; }
+	@echo "clang-tidy: clean"
 
 bench: build
 	@bash bench/run.sh $(BUILD)

@@ -38,7 +38,7 @@ class SignalBlock {
 };
 
 // Waits for SIGINT/SIGTERM; on one, requests `stop`. Ends when its own token is stopped.
-void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source stop,
+void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source& stop,
                    std::condition_variable_any& cv, std::ostream& err) {
   while (!self.stop_requested()) {
     timespec ts{0, 200'000'000};

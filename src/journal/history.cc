@@ -29,6 +29,7 @@ std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& en
     }
   }
   std::vector<JournalEntry> out;
+  out.reserve(open.size());
   for (const auto& [id, e] : open) out.push_back(*e);
   std::sort(out.begin(), out.end(),
             [](const JournalEntry& a, const JournalEntry& b) { return a.seq < b.seq; });

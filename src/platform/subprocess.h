@@ -14,8 +14,9 @@ namespace dslmodel::platform {
 struct RunOptions {
   std::chrono::milliseconds timeout{30000};  // then SIGTERM, and SIGKILL after `grace`
   std::chrono::milliseconds grace{2000};
-  std::size_t max_output = 64 * 1024;  // keep the last this many bytes of stdout+stderr
-  std::string stdin_data;              // written to the child's stdin, then closed
+  std::size_t max_output =
+      std::size_t{64} * 1024;  // keep the last this many bytes of stdout+stderr
+  std::string stdin_data;      // written to the child's stdin, then closed
 };
 
 struct RunResult {

@@ -128,12 +128,13 @@ bool Scanner::after_value() {
     if (stack_.empty()) return true;
     ws();
     if (p_ >= end_) return false;
-    char open = stack_.back();
+    const bool in_object = stack_.back() == '{';
     if (*p_ == ',') {
       ++p_;
-      return open == '[' || key();
+      return !in_object || key();
     }
-    if (*p_ != (open == '{' ? '}' : ']')) return false;
+    const unsigned char close = in_object ? '}' : ']';
+    if (*p_ != close) return false;
     ++p_;
     stack_.pop_back();
   }
@@ -172,12 +173,10 @@ bool Scanner::string(std::string* out) {
       }
       if (!escape(out)) return false;
       run = p_;
-    } else if (c < 0x20) {
-      return false;
-    } else if (c < 0x80) {
+    } else if (c >= 0x20 && c < 0x80) {
       ++p_;
-    } else if (!utf8()) {
-      return false;
+    } else if (c < 0x20 || !utf8()) {
+      return false;  // a control character, or bad UTF-8
     }
   }
 }
