@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "dslmodel/status.h"
 
@@ -13,6 +14,9 @@ struct ScaleRequest {
   int current_agents = 0;
   int target_agents = 0;
   std::string decision_id;
+  // Agent ids in the order they should be stopped when scaling down: idle ones first, then the
+  // ones whose heartbeat is oldest. An actuator may ignore it.
+  std::vector<std::string> stop_preference;
 };
 
 struct ActuationResult {
