@@ -77,8 +77,15 @@ std::vector<ScaleRule> scale_rules(const SystemMetrics& m, const Config& cfg) {
   const std::string agents = plural(s, "active agent");
   std::vector<ScaleRule> rules;
   if (s < p.min_agents) {
+    // Below the floor with a backlog: go straight to what the backlog rule would ask for.
+    std::int64_t target = p.min_agents;
+    if (m.health_state == HealthState::kCritical && q > 0) {
+      target = std::max(target, s + scaled_step(p.critical_scale_step, p.scale_factor));
+    } else if (m.health_state == HealthState::kDegraded && q > s) {
+      target = std::max(target, s + scaled_step(p.degraded_scale_step, p.scale_factor));
+    }
     rules.push_back(
-        {"below_min_agents", true, kScaleBoundsPriority, kBelowMinConfidence, p.min_agents,
+        {"below_min_agents", true, kScaleBoundsPriority, kBelowMinConfidence, target,
          fmt::format("{}: {} below min_agents {}", health_words(m), agents, p.min_agents)});
   }
   if (s > p.max_agents) {
