@@ -17,6 +17,9 @@ struct ScaleRequest {
   // Agent ids in the order they should be stopped when scaling down: idle ones first, then the
   // ones whose heartbeat is oldest. An actuator may ignore it.
   std::vector<std::string> stop_preference;
+  // Ids of the agents the engine counted as active. An actuator that runs only some of the
+  // swarm uses it to leave the others' share of the target alone.
+  std::vector<std::string> active_agents;
 };
 
 struct ActuationResult {

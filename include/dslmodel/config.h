@@ -41,11 +41,24 @@ struct GateConfig {
   bool dry_run = false;              // decide and journal, but never act
 };
 
-// The command-hook actuator: argv run without a shell. Placeholders in any argument:
-// {target_agents} {current_agents} {delta} {decision_id} {coordination_dir}.
+// How scaling acts.
+//   kind "command": the command hook, argv run without a shell; placeholders in any argument:
+//     {target_agents} {current_agents} {delta} {decision_id} {coordination_dir}.
+//   kind "process": the process supervisor starts and stops agents on this host from
+//     agent_command (placeholders {agent_id} {coordination_dir}).
+//   kind "none": scale decisions are skipped with reason no_actuator.
+//   kind "auto" (default): "command" when scale_command is set, else "none" for one-shot
+//     commands and "process" for `dsl auto loop`.
 struct ActuatorConfig {
-  std::vector<std::string> scale_command;  // empty: no actuator, scale decisions skipped
+  std::string kind = "auto";
+  std::vector<std::string> scale_command;
   Seconds timeout{30};
+  std::vector<std::string> agent_command;  // empty: this dsl binary's `agent run`
+  Seconds agent_grace{15};  // SIGTERM, then SIGKILL after this (an agent takes up to 12 s)
+  bool replace_dead_agents = true;
+  // For commands that only look (status, analyze, history): the actuator is named, so the gate
+  // says what would run, but nothing is started, adopted or watched.
+  bool observe_only = false;
 };
 
 struct StoreConfig {

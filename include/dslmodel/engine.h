@@ -73,13 +73,15 @@ struct CycleResult {
 };
 
 // The adapters an engine works through. Any left null gets the default: a DirStore on
-// config.coordination_dir, a FileJournal in its state dir, the system clock, and a command-hook
-// actuator when config.actuator.scale_command is set (else none: scale decisions are skipped).
+// config.coordination_dir, a FileJournal in its state dir, the system clock, and the actuator
+// config.actuator.kind names (see ActuatorConfig; with none, scale decisions are skipped).
+// Members are destroyed in reverse order: the actuator (which may run a thread reading the
+// clock) goes first, the clock last.
 struct EngineParts {
-  std::unique_ptr<CoordinationStore> store;
-  std::unique_ptr<Actuator> actuator;
-  std::unique_ptr<Journal> journal;
   std::unique_ptr<Clock> clock;
+  std::unique_ptr<CoordinationStore> store;
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<Actuator> actuator;
 };
 
 class AutonomousDecisionEngine {
@@ -133,6 +135,9 @@ class AutonomousDecisionEngine {
   const Snapshot& last_snapshot() const { return snapshot_; }
   const CoordinationStore& store() const { return *parts_.store; }
   bool has_actuator() const { return parts_.actuator != nullptr; }
+  // Why a configured adapter could not be set up (e.g. a bad actuator command); empty when all
+  // is well. The engine still runs: without its actuator, scale decisions are skipped.
+  const std::vector<std::string>& setup_errors() const { return setup_errors_; }
 
  protected:
   // The health score of a measurement. Override to weigh things differently; the default is
@@ -157,6 +162,7 @@ class AutonomousDecisionEngine {
   bool is_leader_ = true;
   std::int64_t epoch_ = 0;
   bool remediation_enabled_ = true;
+  std::vector<std::string> setup_errors_;
 };
 
 }  // namespace dslmodel

@@ -22,9 +22,11 @@ enum class RepairOp {
   kRetryFailed,  // failed completed_<id> → new pending work_<id>; the record moves to
                  // archive/retried
   kArchive,      // completed_/telemetry_ file moves under archive/; keeps counting in totals
+  kFinalize,     // a claimed work_<id> whose completed_<id> exists (its agent died between the
+                 // two steps of finishing) moves to archive/done/: the item ran, never rerun it
 };
 
-// "requeue", "dead_letter", "retry_failed", "archive".
+// "requeue", "dead_letter", "retry_failed", "archive", "finalize".
 std::string to_string(RepairOp op);
 
 struct RepairAction {

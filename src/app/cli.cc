@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -7,8 +8,10 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/agent_commands.h"
 #include "app/commands.h"
 #include "app/config_loader.h"
+#include "app/work_commands.h"
 
 namespace dslmodel::app {
 namespace {
@@ -26,6 +29,8 @@ struct Parsed {
   LoopArgs loop;
   HistoryArgs history;
   std::string rollback_id;
+  WorkArgs work;
+  AgentArgs agent;
 };
 
 CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& help) {
@@ -79,6 +84,8 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
   CLI::App* rb = add_command(*aut, "rollback", "Reverse an executed decision by its id");
   rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();
+  add_work_commands(app, p.work);
+  add_agent_commands(app, p.agent);
 }
 
 // defaults < config file < environment < flags.
@@ -102,6 +109,10 @@ Style make_style() {
 }
 
 int dispatch(const CLI::App& app, const Context& ctx, const Parsed& p) {
+  if (app.got_subcommand("work")) return dispatch_work(*app.get_subcommand("work"), ctx, p.work);
+  if (app.got_subcommand("agent")) {
+    return dispatch_agent(*app.get_subcommand("agent"), ctx, p.agent);
+  }
   const CLI::App* aut = app.get_subcommand("auto");
   if (aut->got_subcommand("status")) return run_status(ctx);
   if (aut->got_subcommand("analyze")) return run_analyze(ctx, p.analyze);
@@ -145,6 +156,8 @@ int run_cli(int argc, char** argv) {
   if (Status s = load_config(g, process_env(), ctx.config); !s.ok()) {
     return fail(ctx, "config", kExitUsage, s.message());
   }
+  // Logs go to stderr, so stdout carries only what a command prints (and --json stays parseable).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dsl"));
   spdlog::set_level(spdlog::level::from_str(g.verbose ? "info" : ctx.config.log_level));
   return dispatch(app, ctx, p);
 }

@@ -1,5 +1,6 @@
 #include "app/commands.h"
 
+#include <filesystem>
 #include <ostream>
 #include <set>
 
@@ -23,6 +24,26 @@ std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine,
 
 }  // namespace
 
+Config engine_config(const Context& ctx, EngineMode mode) {
+  Config c = ctx.config;
+  ActuatorConfig& a = c.actuator;
+  if (mode == EngineMode::kLoop && a.kind == "auto" && a.scale_command.empty()) a.kind = "process";
+  if (mode != EngineMode::kLoop) a.replace_dead_agents = false;  // nobody would watch them
+  a.observe_only = mode == EngineMode::kObserve;
+  if (a.agent_command.empty()) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    a.agent_command = {ec ? std::string("dsl") : self.string(),
+                       "agent",
+                       "run",
+                       "-c",
+                       "{coordination_dir}",
+                       "--id",
+                       "{agent_id}"};
+  }
+  return c;
+}
+
 int fail(const Context& ctx, const std::string& command, int code, const std::string& message) {
   if (ctx.json) {
     print_json(ctx, envelope(command, false, nlohmann::json::object(), {message}, {},
@@ -42,7 +63,7 @@ ExecuteOptions to_execute_options(const ExecuteArgs& args) {
 }
 
 int run_status(const Context& ctx) {
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-status", exit_code_for(m.status()), m.status().message());
   const auto warnings = warnings_of(engine.last_snapshot().rejected);
@@ -65,7 +86,7 @@ int run_status(const Context& ctx) {
 }
 
 int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-analyze", exit_code_for(m.status()), m.status().message());
   const auto decisions = engine.make_autonomous_decisions(*m);
@@ -86,7 +107,10 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
 }
 
 int run_execute(const Context& ctx, const ExecuteArgs& args) {
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kAct));
+  if (!engine.setup_errors().empty()) {
+    return fail(ctx, "auto-execute", kExitUsage, engine.setup_errors().front());
+  }
   auto cycle = engine.run_cycle(to_execute_options(args));
   if (!cycle.ok()) {
     return fail(ctx, "auto-execute", exit_code_for(cycle.status()), cycle.status().message());
@@ -107,7 +131,7 @@ int run_execute(const Context& ctx, const ExecuteArgs& args) {
 }
 
 int run_history(const Context& ctx, const HistoryArgs& args) {
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
   auto all = engine.history();
   if (!all.ok()) return fail(ctx, "auto-history", kExitFailure, all.status().message());
   std::vector<JournalEntry> entries;
@@ -132,7 +156,10 @@ int run_history(const Context& ctx, const HistoryArgs& args) {
 }
 
 int run_rollback(const Context& ctx, const std::string& decision_id) {
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kAct));
+  if (!engine.setup_errors().empty()) {
+    return fail(ctx, "auto-rollback", kExitUsage, engine.setup_errors().front());
+  }
   auto r = engine.rollback(decision_id);
   if (!r.ok()) {
     const int code = r.status().code() == ErrorCode::kNotFound ? kExitUsage : kExitFailure;

@@ -58,6 +58,17 @@ int run_rollback(const Context& ctx, const std::string& decision_id);
 // Prints an error the way the context asks (envelope or "dsl: message" on stderr).
 int fail(const Context& ctx, const std::string& command, int code, const std::string& message);
 
+enum class EngineMode {
+  kObserve,  // status, analyze, history: never acts, starts nothing
+  kAct,      // execute, rollback: acts once and exits
+  kLoop,     // auto loop: acts every cycle and watches its agents
+};
+
+// The engine's configuration for a command: fills the agent command (this binary's
+// `agent run`), makes the process supervisor the default actuator of the loop, and keeps
+// one-shot commands from replacing dead agents (they would not be there to watch them).
+Config engine_config(const Context& ctx, EngineMode mode);
+
 // The options every execute-like command turns into.
 ExecuteOptions to_execute_options(const ExecuteArgs& args);
 

@@ -120,6 +120,20 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
   if (key == "store.max_file_size") return r.integer(n, key, c.store.max_file_size, 1);
   if (key == "actuator.scale_command") return r.argv(n, key, c.actuator.scale_command);
   if (key == "actuator.timeout") return r.seconds(n, key, c.actuator.timeout);
+  if (key == "actuator.kind") {
+    std::string kind;
+    if (Status s = r.string(n, key, kind); !s.ok()) return s;
+    if (kind != "auto" && kind != "none" && kind != "command" && kind != "process") {
+      return bad(r.path, n, key, "one of auto, none, command, process");
+    }
+    c.actuator.kind = kind;
+    return Status::Ok();
+  }
+  if (key == "actuator.agent_command") return r.argv(n, key, c.actuator.agent_command);
+  if (key == "actuator.agent_grace") return r.seconds(n, key, c.actuator.agent_grace);
+  if (key == "actuator.replace_dead_agents") {
+    return r.boolean(n, key, c.actuator.replace_dead_agents);
+  }
   if (key.starts_with("labels.")) {
     std::string value;
     if (Status s = r.string(n, key, value); !s.ok()) return s;
@@ -258,6 +272,10 @@ Status validate_config(const Config& c) {
   }
   if (c.gate.min_confidence < 0 || c.gate.min_confidence > 1) {
     return {ErrorCode::kInvalidArgument, "min_confidence must be from 0 to 1"};
+  }
+  if (c.actuator.kind == "command" && c.actuator.scale_command.empty()) {
+    return {ErrorCode::kInvalidArgument,
+            "actuator.kind is \"command\" but actuator.scale_command is empty"};
   }
   if (c.coordination_dir.empty()) {
     return {ErrorCode::kInvalidArgument, "the coordination directory is empty"};

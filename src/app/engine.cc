@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <utility>
 
-#include "actuate/command_actuator.h"
+#include "app/actuator_factory.h"
 #include "dslmodel/time.h"
 #include "journal/file_journal.h"
 #include "journal/history.h"
@@ -26,8 +27,8 @@ bool is_repair(const std::string& type) {
 bool is_builtin(const std::string& type) { return is_scale(type) || is_repair(type); }
 
 std::optional<RepairOp> repair_op_from_string(std::string_view s) {
-  for (RepairOp op :
-       {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed, RepairOp::kArchive}) {
+  for (RepairOp op : {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed,
+                      RepairOp::kArchive, RepairOp::kFinalize}) {
     if (to_string(op) == s) return op;
   }
   return std::nullopt;
@@ -60,6 +61,25 @@ int int_param(const Decision& d, const char* key) {
   return it->get<int>();
 }
 
+// Active agents, idle ones first, then those with no current work, then the stalest heartbeat.
+std::vector<std::string> stop_preference(const Snapshot& snap, Seconds agent_timeout,
+                                         TimePoint now) {
+  std::vector<const AgentRecord*> active;
+  for (const AgentRecord& a : snap.agents) {
+    if (agent_is_active(a, agent_timeout, now)) active.push_back(&a);
+  }
+  auto rank = [](const AgentRecord* a) {
+    return std::make_tuple(a->status != "idle", !a->current_work.empty(),
+                           a->heartbeat.value_or(TimePoint{}), a->id);
+  };
+  std::sort(active.begin(), active.end(),
+            [&](const AgentRecord* x, const AgentRecord* y) { return rank(x) < rank(y); });
+  std::vector<std::string> ids;
+  ids.reserve(active.size());
+  for (const AgentRecord* a : active) ids.push_back(a->id);
+  return ids;
+}
+
 }  // namespace
 
 AutonomousDecisionEngine::AutonomousDecisionEngine(const std::filesystem::path& coordination_dir)
@@ -71,6 +91,7 @@ AutonomousDecisionEngine::AutonomousDecisionEngine(const std::filesystem::path& 
 
 AutonomousDecisionEngine::AutonomousDecisionEngine(Config config, EngineParts parts)
     : config_(std::move(config)), parts_(std::move(parts)) {
+  if (!parts_.clock) parts_.clock = std::make_unique<SystemClock>();
   if (!parts_.store) {
     parts_.store = std::make_unique<store::DirStore>(config_.coordination_dir, config_.store);
   }
@@ -78,10 +99,13 @@ AutonomousDecisionEngine::AutonomousDecisionEngine(Config config, EngineParts pa
     parts_.journal = std::make_unique<journal::FileJournal>(
         std::filesystem::path(parts_.store->state_dir()) / "journal.jsonl");
   }
-  if (!parts_.clock) parts_.clock = std::make_unique<SystemClock>();
-  if (!parts_.actuator && !config_.actuator.scale_command.empty()) {
-    auto made = actuate::CommandActuator::create(config_.actuator, config_.coordination_dir);
-    if (made.ok()) parts_.actuator = std::move(made).value();
+  if (!parts_.actuator) {
+    auto made = make_actuator(config_, *parts_.clock);
+    if (made.ok()) {
+      parts_.actuator = std::move(made).value();
+    } else {
+      setup_errors_.push_back("actuator: " + made.status().message());
+    }
   }
 }
 
@@ -150,7 +174,13 @@ void AutonomousDecisionEngine::set_leader(bool is_leader, std::int64_t epoch) {
 Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std::string& output) {
   if (is_scale(d.type)) {
     if (!parts_.actuator) return Status(ErrorCode::kUnavailable, "no actuator configured");
-    ScaleRequest req{int_param(d, "current_agents"), int_param(d, "target_agents"), d.id};
+    ScaleRequest req;
+    req.current_agents = int_param(d, "current_agents");
+    req.target_agents = int_param(d, "target_agents");
+    req.decision_id = d.id;
+    req.stop_preference =
+        stop_preference(snapshot_, config_.policy.agent_timeout, parts_.clock->now());
+    req.active_agents = req.stop_preference;
     auto r = parts_.actuator->scale(req);
     if (!r.ok()) return r.status();
     output = r->output;

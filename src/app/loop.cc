@@ -72,7 +72,10 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   std::jthread watcher(
       [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, cv, *ctx.err); });
 
-  AutonomousDecisionEngine engine(ctx.config);
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kLoop));
+  if (!engine.setup_errors().empty()) {
+    return fail(ctx, "auto-loop", kExitUsage, engine.setup_errors().front());
+  }
   const ExecuteOptions options = to_execute_options(args.execute);
   const auto interval = std::chrono::duration<double>(args.interval_s);
   std::int64_t cycle = 0;

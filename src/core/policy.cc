@@ -162,7 +162,7 @@ std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetric
   const std::vector<RepairAction> actions = plan_queue_repairs(snap, cfg, now);
   if (actions.empty()) return std::nullopt;
   const detail::AgentIndex agents(snap);
-  std::int64_t orphaned = 0, expired = 0, dead = 0;
+  std::int64_t orphaned = 0, expired = 0, dead = 0, finalized = 0;
   bool clear = true;
   for (const RepairAction& a : actions) {
     if (a.reason == "orphaned_claim") {
@@ -174,22 +174,26 @@ std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetric
       ++expired;
     } else if (a.op == RepairOp::kDeadLetter) {
       ++dead;
+    } else if (a.op == RepairOp::kFinalize) {
+      ++finalized;
     }
   }
   Decision d;
   d.type = std::string(decision_type::kCoordinationImprove);
   d.priority = kRepairPriority;
   d.confidence = clear ? kRepairClearConfidence : kRepairUnclearConfidence;
-  d.reason = orphaned > 0 ? "orphaned_claims" : expired > 0 ? "expired_leases" : "stale_work";
+  d.reason = orphaned > 0    ? "orphaned_claims"
+             : expired > 0   ? "expired_leases"
+             : finalized > 0 ? "already_completed"
+                             : "stale_work";
   d.rationale = fmt::format(
-      "{} with {} queued: repair {} ({} orphaned, {} expired, {} to dead-letter)", health_words(m),
-      plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
-      plural(orphaned, "claim"), plural(expired, "lease"), dead);
-  d.parameters = {{"items", std::ssize(actions)},
-                  {"actions", actions_json(actions)},
-                  {"orphaned", orphaned},
-                  {"expired_leases", expired},
-                  {"dead_letter", dead}};
+      "{} with {} queued: repair {} ({} orphaned, {} expired, {} to dead-letter, {} already "
+      "completed)",
+      health_words(m), plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
+      plural(orphaned, "claim"), plural(expired, "lease"), dead, finalized);
+  d.parameters = {{"items", std::ssize(actions)}, {"actions", actions_json(actions)},
+                  {"orphaned", orphaned},         {"expired_leases", expired},
+                  {"dead_letter", dead},          {"finalized", finalized}};
   return d;
 }
 

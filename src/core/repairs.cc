@@ -31,10 +31,23 @@ bool past(const std::optional<TimePoint>& t, Seconds age, TimePoint now) {
   return t && now - *t > age;
 }
 
-// The one repair an item needs now, if any; rules of DESIGN §5 in order.
+// "work_7.json" → "completed_7.json": the record that finishing the item writes.
+std::string completed_file_for(const std::string& work_file) {
+  constexpr std::string_view kPrefix = "work_";
+  if (!work_file.starts_with(kPrefix)) return {};
+  return "completed_" + work_file.substr(kPrefix.size());
+}
+
+// The one repair an item needs now, if any; rules of DESIGN §5 in order. A claimed item whose
+// completion exists already ran: its agent died between writing completed_<id> and moving the work
+// file away, so it is finalized, never requeued (each item completes exactly once).
 std::optional<RepairAction> repair_for(const WorkRecord& w, const detail::AgentIndex& agents,
+                                       const std::unordered_set<std::string>& completed,
                                        const PolicyConfig& p, TimePoint now) {
   if (detail::is_claimed_work(w.status)) {
+    if (completed.contains(completed_file_for(w.file))) {
+      return RepairAction{RepairOp::kFinalize, w.file, w.claimed_by, "already_completed"};
+    }
     const detail::ClaimHolder h = agents.holder(w.claimed_by, p.agent_timeout, now);
     if (!h.active) return RepairAction{RepairOp::kRequeue, w.file, w.claimed_by, "orphaned_claim"};
     if (w.lease_expires && *w.lease_expires < now) {
@@ -121,6 +134,8 @@ std::string to_string(RepairOp op) {
       return "retry_failed";
     case RepairOp::kArchive:
       return "archive";
+    case RepairOp::kFinalize:
+      return "finalize";
   }
   return "requeue";
 }
@@ -133,10 +148,14 @@ std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config&
   }
   std::stable_sort(items.begin(), items.end(), work_before);
   const detail::AgentIndex agents(snap);
+  std::unordered_set<std::string> completed;
+  for (const CompletedRecord& c : snap.completed) completed.insert(c.file);
   std::vector<RepairAction> out;
   for (const WorkRecord* w : items) {
     if (static_cast<int>(out.size()) >= cfg.policy.repair_batch) break;
-    if (auto action = repair_for(*w, agents, cfg.policy, now)) out.push_back(std::move(*action));
+    if (auto action = repair_for(*w, agents, completed, cfg.policy, now)) {
+      out.push_back(std::move(*action));
+    }
   }
   return out;
 }

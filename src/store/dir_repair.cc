@@ -1,5 +1,7 @@
 // apply(): each action re-reads its record, checks its precondition and changes the directory with
-// atomic writes and renames. Records are rewritten with their fields in their original order.
+// atomic writes and renames, holding the item lock of the record's id (store/item_lock.h) so that
+// it never interleaves with an agent's claim, finish or release of the same item. Records are
+// rewritten with their fields in their original order.
 #include "store/dir_repair.h"
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
+#include "store/item_lock.h"
 #include "store/record_parse.h"
 
 namespace dslmodel::store::detail {
@@ -38,6 +41,8 @@ std::string_view op_name(RepairOp op) {
       return "retry_failed";
     case RepairOp::kArchive:
       return "archive";
+    case RepairOp::kFinalize:
+      return "finalize";
   }
   return "unknown";
 }
@@ -133,7 +138,8 @@ ojson retry_item(const RepairContext& ctx, const std::string& file, const ojson&
   item["id"] = id != failed.end() && id->is_string() ? id->get<std::string>()
                                                      : std::string(id_from_file_name(file));
   item["status"] = "pending";
-  for (const char* key : {"command", "prompt", "attempts", "max_attempts", "priority"}) {
+  for (const char* key :
+       {"command", "prompt", "attempts", "max_attempts", "priority", "timeout_s"}) {
     if (auto it = failed.find(key); it != failed.end()) item[key] = *it;
   }
   item["created"] = format_iso8601(ctx.clock.now());
@@ -163,6 +169,34 @@ Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
   }
   inverse["archived"] = *archived;
   return {inverse, ""};
+}
+
+// A claimed item whose completion exists: its agent died after writing completed_<id>.json and
+// before moving the work file away. The work file moves to archive/done/. Skipped when the
+// completion is a failure by another agent than the holder (a stale record of an earlier attempt:
+// the holder's own finish replaces it).
+Step finalize(const RepairContext& ctx, const RepairAction& a) {
+  Result<Loaded> rec = load(ctx, a.file);
+  if (!rec.ok()) return skip(a, rec.status().message());
+  std::string status = status_of(rec->doc);
+  if (!is_claimed(status)) return skip(a, fmt::format("status is now \"{}\"", status));
+  auto by = rec->doc.find("claimed_by");
+  std::string claimed_by = by != rec->doc.end() && by->is_string() ? by->get<std::string>() : "";
+  if (!a.expect_claimed_by.empty() && claimed_by != a.expect_claimed_by) {
+    return skip(a, fmt::format("claimed by \"{}\" now", claimed_by));
+  }
+  std::string completed = "completed_" + std::string(id_from_file_name(a.file)) + ".json";
+  Result<Loaded> done = load(ctx, completed);
+  if (!done.ok()) return skip(a, completed + ": " + done.status().message());
+  auto agent = done->doc.find("agent");
+  std::string finisher =
+      agent != done->doc.end() && agent->is_string() ? agent->get<std::string>() : claimed_by;
+  if (completed_outcome(status_of(done->doc)) != Outcome::kSucceeded && finisher != claimed_by) {
+    return skip(a, fmt::format("{} is a failure by \"{}\", not the holder", completed, finisher));
+  }
+  Result<std::string> moved = move_to_archive_subdir(ctx, a.file, "done");
+  if (!moved.ok()) return skip(a, moved.status().message());
+  return {json{{"op", "unfinalize"}, {"file", a.file}, {"archived", *moved}}, ""};
 }
 
 // One apply() call's archive batch, opened at its first archive action. Holds the exclusive
@@ -246,10 +280,33 @@ class ArchiveBatch {
   int moved_ = 0;
 };
 
+// Requeue, dead-letter, retry and finalize, each under the item lock of the record's id.
+Step apply_item_action(const RepairContext& ctx, ItemLocks& locks, const RepairAction& a,
+                       RecordKind kind) {
+  const bool on_work = a.op != RepairOp::kRetryFailed;
+  if (on_work && kind != RecordKind::kWork) return skip(a, "not a work file");
+  if (!on_work && kind != RecordKind::kCompleted) return skip(a, "not a completed file");
+  Result<ItemLocks::Guard> guard = locks.lock(id_from_file_name(a.file));
+  if (!guard.ok()) return skip(a, guard.status().message());
+  switch (a.op) {
+    case RepairOp::kRequeue:
+      return requeue(ctx, a);
+    case RepairOp::kDeadLetter:
+      return dead_letter(ctx, a);
+    case RepairOp::kRetryFailed:
+      return retry_failed(ctx, a);
+    case RepairOp::kFinalize:
+      return finalize(ctx, a);
+    case RepairOp::kArchive:
+      break;
+  }
+  return skip(a, "not an item repair");
+}
+
 }  // namespace
 
 Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::string& file,
-                                           std::string_view subdir) {
+                                           std::string_view subdir, bool durable) {
   std::string rel_dir = fmt::format("{}/{}", kArchiveDir, subdir);
   std::error_code ec;
   fs::create_directories(ctx.dir / rel_dir, ec);
@@ -257,7 +314,8 @@ Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::
   for (int n = 0; n < 1000; ++n) {
     std::string rel = n == 0 ? fmt::format("{}/{}", rel_dir, file)
                              : fmt::format("{}/{}.{}.json", rel_dir, stem, n);
-    Status s = platform::durable_rename_noreplace(ctx.dir / file, ctx.dir / rel);
+    Status s = durable ? platform::durable_rename_noreplace(ctx.dir / file, ctx.dir / rel)
+                       : rename_noreplace(ctx.dir / file, ctx.dir / rel);
     if (s.ok()) return rel;
     if (s.code() != ErrorCode::kConflict) return s;
   }
@@ -273,20 +331,16 @@ Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
   }
   RepairOutcome out;
   ArchiveBatch batch(ctx);
+  ItemLocks locks(ctx.dir);
   for (const RepairAction& a : actions) {
     Step step;
     std::optional<RecordKind> kind = kind_of_file(a.file);
     if (!is_plain_name(a.file) || !kind) {
       step = skip(a, "not a record file name");
-    } else if (a.op == RepairOp::kRequeue || a.op == RepairOp::kDeadLetter) {
-      step = kind != RecordKind::kWork    ? skip(a, "not a work file")
-             : a.op == RepairOp::kRequeue ? requeue(ctx, a)
-                                          : dead_letter(ctx, a);
-    } else if (a.op == RepairOp::kRetryFailed) {
-      step =
-          kind != RecordKind::kCompleted ? skip(a, "not a completed file") : retry_failed(ctx, a);
-    } else {
+    } else if (a.op == RepairOp::kArchive) {
       step = batch.archive(a);
+    } else {
+      step = apply_item_action(ctx, locks, a, *kind);
     }
     if (step.inverse) {
       ++out.applied;

@@ -6,7 +6,10 @@
 //   {"op":"unretry","file":"completed_x.json","archived":"archive/retried/<name>",
 //    "work_file":"work_x.json","work_content":<text written>}
 //   {"op":"unarchive","batch":"batch-<ms>-<pid>","files":["completed_x.json", ...]}
-// Thread-compatible; processes coordinate through atomic renames and the archive lock.
+//   {"op":"unfinalize","file":"work_x.json","archived":"archive/done/<name>"}
+// Requeue, dead-letter, retry, finalize and their undo hold the item lock of the record's id
+// (store/item_lock.h), as the work queue does. Thread-compatible; processes coordinate through
+// atomic renames, the item locks and the archive lock.
 #pragma once
 
 #include <filesystem>
@@ -44,8 +47,9 @@ std::string status_of(const nlohmann::ordered_json& doc);
 Status rename_noreplace(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Moves the record `file` into archive/<subdir>/ under its name, or "<stem>.<n>.json" when that is
-// taken, durably. Returns the new path relative to the directory.
+// taken; durably (both directories fsynced) unless `durable` is false. Returns the new path
+// relative to the directory. kNotFound when `file` is gone.
 Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::string& file,
-                                           std::string_view subdir);
+                                           std::string_view subdir, bool durable = true);
 
 }  // namespace dslmodel::store::detail

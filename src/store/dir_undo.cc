@@ -1,5 +1,6 @@
 // undo(): replays inverse elements newest first. Every step first looks at the current state, so
-// replaying an inverse twice, or after a crash half way, is safe.
+// replaying an inverse twice, or after a crash half way, is safe. Steps on one item hold its item
+// lock, like apply().
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "platform/files.h"
 #include "store/archive_totals.h"
 #include "store/dir_repair.h"
+#include "store/item_lock.h"
+#include "store/record_parse.h"
 
 namespace dslmodel::store::detail {
 namespace {
@@ -102,6 +105,39 @@ Status undo_unretry(const RepairContext& ctx, const json& el) {
   return Status::Ok();
 }
 
+Status undo_unfinalize(const RepairContext& ctx, const json& el) {
+  std::string file = str_member(el, "file");
+  std::string archived = str_member(el, "archived");
+  if (!is_plain_name(file) || !archived.starts_with("archive/done/") ||
+      archived.find("..") != std::string::npos) {
+    return {ErrorCode::kInvalidArgument, "unfinalize: bad file name"};
+  }
+  bool archived_exists = path_exists(ctx.dir / archived);
+  if (path_exists(ctx.dir / file)) {
+    return archived_exists ? conflict(file, "exists again, " + archived + " left in place")
+                           : Status::Ok();
+  }
+  if (!archived_exists) return conflict(file, "gone, not restored");
+  return platform::durable_rename_noreplace(ctx.dir / archived, ctx.dir / file);
+}
+
+// Runs one item step under the item lock of its "file".
+Status undo_item_step(const RepairContext& ctx, ItemLocks& locks, const std::string& op,
+                      const json& el) {
+  std::string file = str_member(el, "file");
+  std::optional<ItemLocks::Guard> guard;
+  if (is_plain_name(file) && kind_of_file(file)) {
+    Result<ItemLocks::Guard> g = locks.lock(id_from_file_name(file));
+    if (!g.ok()) return g.status();
+    guard.emplace(std::move(g).value());
+  }
+  return op == "restore"      ? undo_restore(ctx, el)
+         : op == "undead"     ? undo_undead(ctx, el)
+         : op == "unretry"    ? undo_unretry(ctx, el)
+         : op == "unfinalize" ? undo_unfinalize(ctx, el)
+                              : Status(ErrorCode::kInvalidArgument, "unknown op \"" + op + "\"");
+}
+
 // Moves `files` of one batch back to the top level, then recounts the batch for the cache.
 Status undo_unarchive(const RepairContext& ctx, const std::string& batch,
                       const std::vector<std::string>& files) {
@@ -181,6 +217,7 @@ Status rename_noreplace(const fs::path& from, const fs::path& to) {
 Status undo_repairs(const RepairContext& ctx, const json& inverse) {
   if (!inverse.is_array()) return {ErrorCode::kInvalidArgument, "inverse is not a JSON array"};
   std::vector<std::string> problems;
+  ItemLocks locks(ctx.dir);
   std::size_t i = inverse.size();
   while (i > 0) {
     const json& el = inverse[i - 1];
@@ -189,10 +226,7 @@ Status undo_repairs(const RepairContext& ctx, const json& inverse) {
       i = undo_archive_run(ctx, inverse, i, problems);
       continue;
     }
-    Status s = op == "restore"   ? undo_restore(ctx, el)
-               : op == "undead"  ? undo_undead(ctx, el)
-               : op == "unretry" ? undo_unretry(ctx, el)
-                                 : Status(ErrorCode::kInvalidArgument, "unknown op \"" + op + "\"");
+    Status s = undo_item_step(ctx, locks, op, el);
     if (!s.ok()) problems.push_back(s.message());
     --i;
   }

@@ -13,6 +13,14 @@
 namespace dslmodel::actuate {
 namespace {
 
+ScaleRequest make_request(int current, int target, std::string decision_id) {
+  ScaleRequest r;
+  r.current_agents = current;
+  r.target_agents = target;
+  r.decision_id = std::move(decision_id);
+  return r;
+}
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -102,7 +110,7 @@ TEST_F(CommandActuatorTest, SubstitutedValuesAreNotExpandedAgain) {
   auto a = make({"x", "{decision_id}:{coordination_dir}", "{{target_agents}}", "{target_agents"});
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(
-      a->expand(ScaleRequest{1, 3, "{coordination_dir}"}),
+      a->expand(make_request(1, 3, "{coordination_dir}")),
       (std::vector<std::string>{"x", "{coordination_dir}:/srv/coord", "{3}", "{target_agents"}));
 }
 
@@ -117,7 +125,7 @@ TEST_F(CommandActuatorTest, ScaleSubstitutesEveryPlaceholder) {
                  "{current_agents}", "{delta}", "id={decision_id}", "{coordination_dir}/x",
                  "{target_agents}{target_agents}"});
   ASSERT_NE(a, nullptr);
-  auto r = a->scale(ScaleRequest{2, 5, "dec-42"});
+  auto r = a->scale(make_request(2, 5, "dec-42"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(logged_args(), (std::vector<std::string>{"--replicas=5", "2", "3", "id=dec-42",
                                                      "/srv/coord/x", "55", "--"}));
@@ -128,7 +136,7 @@ TEST_F(CommandActuatorTest, ScaleReportsSummaryOutputAndInverse) {
                                    "{current_agents}"};
   auto a = make(tmpl);
   ASSERT_NE(a, nullptr);
-  auto r = a->scale(ScaleRequest{2, 5, "dec-1"});
+  auto r = a->scale(make_request(2, 5, "dec-1"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->summary, "scaled from 2 to 5 agents via " + script("orchestrator.sh"));
   EXPECT_EQ(r->output, "orchestrator: now 2 agents\n");
@@ -142,7 +150,7 @@ TEST_F(CommandActuatorTest, ScaleReportsSummaryOutputAndInverse) {
 TEST_F(CommandActuatorTest, ScaleDownHasANegativeDelta) {
   auto a = make({script("orchestrator.sh"), log_.string(), "{delta}"});
   ASSERT_NE(a, nullptr);
-  ASSERT_TRUE(a->scale(ScaleRequest{8, 5, "d"}).ok());
+  ASSERT_TRUE(a->scale(make_request(8, 5, "d")).ok());
   EXPECT_EQ(logged_args(), (std::vector<std::string>{"-3", "--"}));
 }
 
@@ -151,7 +159,7 @@ TEST_F(CommandActuatorTest, SubstitutedValuesAreNeverShellInterpreted) {
   std::string evil = "$(touch " + victim.string() + "); rm -rf / `id`";
   auto a = make({script("orchestrator.sh"), log_.string(), "{decision_id}"});
   ASSERT_NE(a, nullptr);
-  ASSERT_TRUE(a->scale(ScaleRequest{1, 2, evil}).ok());
+  ASSERT_TRUE(a->scale(make_request(1, 2, evil)).ok());
   EXPECT_EQ(logged_args(), (std::vector<std::string>{evil, "--"}));
   EXPECT_FALSE(fs::exists(victim));
 }
@@ -159,7 +167,7 @@ TEST_F(CommandActuatorTest, SubstitutedValuesAreNeverShellInterpreted) {
 TEST_F(CommandActuatorTest, NonZeroExitIsUnavailableWithTheLastLine) {
   auto a = make({script("fail.sh"), "{target_agents}"});
   ASSERT_NE(a, nullptr);
-  auto r = a->scale(ScaleRequest{1, 2, "d"});
+  auto r = a->scale(make_request(1, 2, "d"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
   EXPECT_EQ(r.status().message(), script("fail.sh") + " exited with 4: boom: cluster unreachable");
@@ -168,7 +176,7 @@ TEST_F(CommandActuatorTest, NonZeroExitIsUnavailableWithTheLastLine) {
 TEST_F(CommandActuatorTest, MissingProgramIsUnavailable) {
   auto a = make({(dir_ / "no-such-orchestrator").string()});
   ASSERT_NE(a, nullptr);
-  auto r = a->scale(ScaleRequest{1, 2, "d"});
+  auto r = a->scale(make_request(1, 2, "d"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
   EXPECT_NE(r.status().message().find("cannot start"), std::string::npos);
@@ -178,7 +186,7 @@ TEST_F(CommandActuatorTest, SlowCommandTimesOut) {
   auto a = make({script("slow.sh")}, 1s);
   ASSERT_NE(a, nullptr);
   auto start = std::chrono::steady_clock::now();
-  auto r = a->scale(ScaleRequest{1, 2, "d"});
+  auto r = a->scale(make_request(1, 2, "d"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kTimeout);
@@ -190,7 +198,7 @@ TEST_F(CommandActuatorTest, UndoScalesBackToThePriorCount) {
                  "{decision_id}"});
   ASSERT_NE(a, nullptr);
   Actuator& actuator = *a;
-  auto up = actuator.scale(ScaleRequest{2, 5, "dec-7"});
+  auto up = actuator.scale(make_request(2, 5, "dec-7"));
   ASSERT_TRUE(up.ok()) << up.status().message();
   auto back = actuator.undo(up->inverse);
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -220,7 +228,7 @@ TEST_F(CommandActuatorTest, OutputIsBounded) {
   write_script("loud.sh", "#!/bin/sh\nseq 1 100000\n");
   auto a = make({script("loud.sh")});
   ASSERT_NE(a, nullptr);
-  auto r = a->scale(ScaleRequest{1, 2, "d"});
+  auto r = a->scale(make_request(1, 2, "d"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->output.size(), CommandActuator::kMaxOutput);
   EXPECT_EQ(r->output.substr(r->output.size() - 7), "100000\n");

@@ -23,6 +23,7 @@ TEST(RepairOp, Names) {
   EXPECT_EQ(to_string(RepairOp::kDeadLetter), "dead_letter");
   EXPECT_EQ(to_string(RepairOp::kRetryFailed), "retry_failed");
   EXPECT_EQ(to_string(RepairOp::kArchive), "archive");
+  EXPECT_EQ(to_string(RepairOp::kFinalize), "finalize");
 }
 
 struct ClaimCase {
@@ -101,6 +102,31 @@ TEST(QueueRepairs, ExpiredLeaseOfLiveAgent) {
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].reason, "lease_expired");
   EXPECT_EQ(actions[0].expect_claimed_by, "1");
+}
+
+// An agent that died between writing completed_<id> and moving work_<id> away: the item ran, so
+// it is finalized whoever holds it, never requeued (each item completes exactly once).
+TEST(QueueRepairs, ClaimedItemWithACompletionIsFinalized) {
+  Snapshot s;
+  s.agents.push_back(agent("live"));
+  s.work.push_back(work("1", "claimed", test_now() - 1h, "gone"));  // orphaned otherwise
+  s.work.push_back(work("2", "running", test_now() - 2h, "live"));  // held by a live agent
+  s.work.push_back(work("3", "pending", test_now() - 3h));          // a retry: left alone
+  s.work.push_back(work("4", "claimed", test_now() - 4h, "gone"));  // no completion: requeue
+  s.completed.push_back(completed("1"));
+  s.completed.push_back(completed("2", "failed"));
+  s.completed.push_back(completed("3", "failed", std::nullopt, true));
+  const auto actions = plan_queue_repairs(s, Config{}, test_now());
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0].op, RepairOp::kRequeue);
+  EXPECT_EQ(actions[0].file, "work_4.json");
+  EXPECT_EQ(actions[1].op, RepairOp::kFinalize);
+  EXPECT_EQ(actions[1].file, "work_2.json");
+  EXPECT_EQ(actions[1].expect_claimed_by, "live");
+  EXPECT_EQ(actions[1].reason, "already_completed");
+  EXPECT_EQ(actions[2].op, RepairOp::kFinalize);
+  EXPECT_EQ(actions[2].file, "work_1.json");
+  EXPECT_EQ(actions[2].expect_claimed_by, "gone");
 }
 
 TEST(QueueRepairs, MaxAttempts) {

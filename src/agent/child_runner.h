@@ -1,0 +1,50 @@
+// Running one work item's process (POSIX): an argv started with posix_spawnp, never through a
+// shell, with a timeout, optional stdin, a bounded output tail and cancellation by a stop token
+// with a grace period. platform::run_command cannot be interrupted, which an agent asked to stop
+// needs; this is its cancellable sibling.
+//
+// Thread-safe: no shared state. The calling thread blocks until the child is reaped; a stop
+// request (from any thread) wakes it at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dslmodel/status.h"
+
+namespace dslmodel::agent {
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] looked up in PATH; every element passed literally
+  std::string stdin_data;         // written to the child's stdin, then closed (empty: /dev/null)
+  std::chrono::milliseconds timeout{300000};    // then SIGTERM, SIGKILL after kill_grace
+  std::chrono::milliseconds stop_grace{10000};  // once stop is requested, let it run this long
+  std::chrono::milliseconds kill_grace{2000};   // between SIGTERM and SIGKILL
+  std::size_t max_output = 4096;                // keep the last this many bytes of output
+};
+
+struct ChildResult {
+  int exit_code = -1;      // the exit status, or -1 when ended by a signal
+  int signal = 0;          // the signal that ended it, or 0
+  bool timed_out = false;  // the timeout ran out and the child was signalled
+  bool cancelled = false;  // stop was requested, stop_grace ran out and the child was signalled
+  std::string output;      // stdout+stderr, the last max_output bytes, valid UTF-8
+  std::chrono::milliseconds duration{0};
+};
+
+// Runs spec.argv in its own process group (signals go to the whole group, so grandchildren die
+// with it), with default signal dispositions and an empty signal mask, fds 0-2 wired and every
+// other descriptor closed. Fails with kInvalidArgument for an empty argv and kUnavailable when
+// the program cannot be started. A child that exits non-zero, times out or is cancelled is a
+// successful run carrying that result.
+Result<ChildResult> run_child(const ChildSpec& spec, std::stop_token stop);
+
+// `text` with every invalid UTF-8 sequence replaced by U+FFFD and a leading partial character
+// (a tail cut mid-character) dropped. Pure.
+std::string sanitize_utf8(std::string_view text);
+
+}  // namespace dslmodel::agent

@@ -1,0 +1,20 @@
+// Builds the Actuator that config.actuator.kind names. Thread-safe (no shared state).
+#pragma once
+
+#include <memory>
+
+#include "dslmodel/actuator.h"
+#include "dslmodel/clock.h"
+#include "dslmodel/config.h"
+#include "dslmodel/status.h"
+
+namespace dslmodel {
+
+// "command" → CommandActuator, "process" → ProcessActuator (its agent_command must be set),
+// "none" → nullptr, "auto" → "command" when scale_command is set, else nullptr. With
+// observe_only, a stand-in that names the kind and refuses to act.
+// Fails with kInvalidArgument when the configuration cannot make the named actuator.
+// The returned actuator may keep a reference to `clock`: it must outlive it.
+Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock);
+
+}  // namespace dslmodel

@@ -1,0 +1,177 @@
+// `dsl agent run`. SIGINT and SIGTERM are blocked in every thread (before any is started, so the
+// agent's threads inherit the mask) and taken by one watcher thread, which requests the agent's
+// stop; the agent then claims nothing more, gives its item the grace, marks itself stopped.
+#include "app/agent_commands.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <ostream>
+#include <stop_token>
+#include <thread>
+
+#include "agent/agent.h"
+#include "store/dir_work_queue.h"
+
+namespace dslmodel::app {
+namespace {
+
+// Blocks SIGINT/SIGTERM for the lifetime of the object and restores the old mask after.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+  const sigset_t& set() const { return set_; }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+};
+
+// Waits for SIGINT/SIGTERM; on one, requests `stop`. Ends when its own token is stopped.
+void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source& stop,
+                   std::ostream& err) {
+  while (!self.stop_requested()) {
+    timespec ts{0, 100'000'000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &ts);
+    if (sig > 0) {
+      err << "dsl: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+          << " received, finishing or releasing the current item\n";
+      stop.request_stop();
+      return;
+    }
+  }
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// Checks the parsed flags. Returns an empty string when they are usable.
+std::string usage_error(const AgentArgs& a) {
+  constexpr std::string_view kIdChars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+  if (a.id.size() > 128 || a.id.find_first_not_of(kIdChars) != std::string::npos) {
+    return "agent run: --id must be 1-128 characters from [A-Za-z0-9._-]";
+  }
+  if (!(a.heartbeat_s > 0)) return "agent run: --heartbeat must be > 0 seconds";
+  if (a.poll_ms <= 0) return "agent run: --poll-ms must be > 0";
+  if (a.timeout_s <= 0) return "agent run: --timeout must be > 0 seconds";
+  if (!(a.grace_s >= 0)) return "agent run: --grace must be >= 0 seconds";
+  if (a.max_items < 0) return "agent run: --max-items must be >= 0";
+  if (!a.prompt_handler.empty() && a.prompt_handler.front().empty()) {
+    return "agent run: --prompt-handler: the program must not be empty";
+  }
+  return {};
+}
+
+agent::AgentConfig to_agent_config(const AgentArgs& a) {
+  using std::chrono::milliseconds;
+  agent::AgentConfig c;
+  c.host = hostname();
+  c.id = a.id.empty() ? fmt::format("agent-{}-{}", c.host, ::getpid()) : a.id;
+  c.heartbeat_interval = milliseconds(static_cast<std::int64_t>(a.heartbeat_s * 1000));
+  c.poll_interval = milliseconds(a.poll_ms);
+  c.default_timeout = Seconds(a.timeout_s);
+  c.grace = milliseconds(static_cast<std::int64_t>(a.grace_s * 1000));
+  c.prompt_handler = a.prompt_handler;
+  c.max_items = a.max_items;
+  c.exit_when_idle = a.exit_when_idle;
+  return c;
+}
+
+nlohmann::json stats_json(const agent::AgentStats& s) {
+  return {
+      {"claimed", s.claimed},          {"completed", s.completed}, {"failed", s.failed},
+      {"retrying", s.retrying},        {"released", s.released},   {"lost_claims", s.lost_claims},
+      {"store_errors", s.store_errors}};
+}
+
+void print_summary(const Context& ctx, const std::string& id, const agent::AgentStats& s) {
+  if (ctx.json) {
+    *ctx.out << envelope("agent-run", true, {{"id", id}, {"stats", stats_json(s)}}, {}, {},
+                         std::chrono::system_clock::now())
+                    .dump(2)
+             << "\n";
+    return;
+  }
+  *ctx.out << fmt::format(
+      "agent {} stopped: {} claimed, {} completed, {} failed ({} to retry), {} released, {} "
+      "lost\n",
+      id, s.claimed, s.completed, s.failed, s.retrying, s.released, s.lost_claims);
+}
+
+int run_agent(const Context& ctx, const AgentArgs& args) {
+  if (std::string why = usage_error(args); !why.empty()) {
+    return fail(ctx, "agent-run", kExitUsage, why);
+  }
+  const std::string& dir = ctx.config.coordination_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return fail(ctx, "agent-run", kExitFailure, "coordination directory not found: " + dir);
+  }
+  // Logs go to stderr: stdout carries the summary or the JSON envelope.
+  spdlog::set_level(spdlog::level::from_str(ctx.verbose ? "info" : ctx.config.log_level));
+
+  SignalBlock block;
+  std::stop_source stop;
+  std::jthread watcher(
+      [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, *ctx.err); });
+  store::DirWorkQueue queue(dir, ctx.config.store);
+  SystemClock clock;
+  agent::Agent worker(queue, to_agent_config(args), clock);
+  const agent::AgentStats stats = worker.run(stop.get_token());
+  print_summary(ctx, worker.config().id, stats);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_agent_commands(CLI::App& app, AgentArgs& args) {
+  CLI::App* group = app.add_subcommand("agent", "The reference agent that works the queue");
+  group->fallthrough();
+  group->require_subcommand(1);
+  CLI::App* run = group->add_subcommand(
+      "run",
+      "Heartbeat, claim one item at a time, run it (argv, no shell) or hand its prompt to the\n"
+      "prompt handler, report; until SIGTERM/SIGINT, which finishes or releases the item");
+  run->fallthrough();
+  run->add_option("--id", args.id, "Agent id (default agent-<hostname>-<pid>)");
+  run->add_option("--heartbeat", args.heartbeat_s, "Seconds between heartbeats (default 5)");
+  run->add_option("--poll-ms", args.poll_ms,
+                  "Milliseconds between claims while the queue is empty (default 200)");
+  run->add_option("--timeout", args.timeout_s,
+                  "Seconds an item without its own timeout may run (default 300)");
+  run->add_option("--grace", args.grace_s,
+                  "On SIGTERM/SIGINT: seconds the running item may still finish before it is "
+                  "killed and released (default 10)");
+  run->add_option("--prompt-handler", args.prompt_handler,
+                  "Command that gets a prompt item's text on stdin; repeat once per argument, "
+                  "e.g. --prompt-handler llm --prompt-handler=-m (default: none, prompts fail)")
+      ->allow_extra_args(false);
+  run->add_option("--max-items", args.max_items,
+                  "Exit after claiming N items (default 0: no limit)");
+  run->add_flag("--exit-when-idle", args.exit_when_idle, "Exit once nothing is pending");
+}
+
+int dispatch_agent(const CLI::App& agent, const Context& ctx, const AgentArgs& args) {
+  if (agent.got_subcommand("run")) return run_agent(ctx, args);
+  return kExitUsage;
+}
+
+}  // namespace dslmodel::app

@@ -1,0 +1,215 @@
+// The claim protocol of DirWorkQueue: claim_next, finish and release. Each step holds the item
+// lock, re-reads the work file and checks its precondition before writing (see dir_work_queue.h).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "dslmodel/time.h"
+#include "platform/files.h"
+#include "store/dir_repair.h"
+#include "store/dir_work_queue.h"
+#include "store/record_parse.h"
+#include "store/work_item.h"
+
+namespace dslmodel::store {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+Status lost(std::string_view id, std::string_view why) {
+  return {ErrorCode::kConflict, fmt::format("claim on \"{}\" lost: {}", id, why)};
+}
+
+// kOk when `doc` is the claim `claimed` that `agent` holds; kConflict naming what changed.
+Status check_claim(const ojson& doc, const WorkItem& claimed, const std::string& agent) {
+  const std::string status = detail::status_of(doc);
+  if (!detail::is_claimed_status(status)) {
+    return lost(claimed.id, fmt::format("status is \"{}\"", status));
+  }
+  const std::string holder = detail::str_or_empty(doc, "claimed_by");
+  if (holder != agent) return lost(claimed.id, fmt::format("claimed by \"{}\"", holder));
+  auto want = claimed.raw.find("claimed_at");
+  if (want != claimed.raw.end() && want->is_string() &&
+      detail::str_or_empty(doc, "claimed_at") != want->get<std::string>()) {
+    return lost(claimed.id, "claimed again since");
+  }
+  return Status::Ok();
+}
+
+void drop_claim(ojson& doc) {
+  doc.erase("claimed_by");
+  doc.erase("claimed_at");
+  doc.erase("lease_expires");
+}
+
+}  // namespace
+
+Status DirWorkQueue::refill() {
+  std::vector<Candidate> found;
+  Status s = detail::for_each_work_file(
+      dir_, cfg_.max_file_size, buf_, [&](std::string_view name, std::string_view bytes) {
+        Result<WorkRecord> w = parse_work(name, bytes);
+        if (!w.ok() || !detail::is_pending_status(w->status)) return;
+        found.push_back(
+            {std::string(id_from_file_name(name)), std::move(w->file), w->priority, w->created});
+      });
+  if (!s.ok()) return s;
+  std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
+  });
+  candidates_ = std::move(found);
+  next_ = 0;
+  listed_at_ = clock_->steady_now();
+  return Status::Ok();
+}
+
+Result<DirWorkQueue::TryResult> DirWorkQueue::try_claim(const Candidate& c, bool wait,
+                                                        const std::string& agent_id, Seconds lease,
+                                                        std::optional<WorkItem>& out) {
+  Result<detail::ItemLocks::Guard> guard = wait ? locks_.lock(c.id) : locks_.try_lock(c.id);
+  if (!guard.ok()) {
+    if (guard.status().code() == ErrorCode::kConflict) return TryResult::kBusy;
+    return guard.status();
+  }
+  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / c.file, cfg_.max_file_size);
+  if (!rec.ok()) return TryResult::kTaken;  // gone, or no longer a valid record
+  ojson& doc = rec->doc;
+  if (!detail::is_pending_status(detail::status_of(doc))) return TryResult::kTaken;
+  const TimePoint now = clock_->now();
+  doc["status"] = "claimed";
+  doc["claimed_by"] = agent_id;
+  doc["claimed_at"] = format_iso8601(now);
+  doc["lease_expires"] = format_iso8601(now + lease);
+  // Data synced, directory not: a claim lost in a host crash leaves the item pending, which is
+  // what the engine would make of the dead agent's claim anyway. (A journaling file system
+  // commits renames in order, so the completion's directory fsync makes the claim durable too.)
+  Status s = detail::write_replace(dir_ / c.file, doc.dump(), detail::Sync::kData);
+  if (!s.ok()) return s;
+  out = detail::work_item_from(c.file, json(doc));
+  return TryResult::kClaimed;
+}
+
+Result<std::optional<WorkItem>> DirWorkQueue::claim_from_cache(const std::string& agent_id,
+                                                               Seconds lease) {
+  // Items another claimer holds the lock of are tried last, then waited for.
+  std::vector<Candidate> busy;
+  std::optional<WorkItem> out;
+  while (next_ < candidates_.size()) {
+    const Candidate& c = candidates_[next_++];
+    Result<TryResult> r = try_claim(c, /*wait=*/false, agent_id, lease, out);
+    if (!r.ok()) return r.status();
+    if (*r == TryResult::kClaimed) return out;
+    if (*r == TryResult::kBusy) busy.push_back(c);
+  }
+  for (const Candidate& c : busy) {
+    Result<TryResult> r = try_claim(c, /*wait=*/true, agent_id, lease, out);
+    if (!r.ok()) return r.status();
+    if (*r == TryResult::kClaimed) return out;
+  }
+  return std::optional<WorkItem>();
+}
+
+Result<std::optional<WorkItem>> DirWorkQueue::claim_next(const std::string& agent_id,
+                                                         Seconds lease) {
+  if (!detail::valid_record_id(agent_id)) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid agent id \"{}\"", agent_id));
+  }
+  bool listed = false;
+  if (next_ >= candidates_.size() || clock_->steady_now() - listed_at_ >= candidate_max_age_) {
+    if (Status s = refill(); !s.ok()) return s;
+    listed = true;
+  }
+  Result<std::optional<WorkItem>> got = claim_from_cache(agent_id, lease);
+  if (!got.ok() || got->has_value() || listed) return got;
+  if (Status s = refill(); !s.ok()) return s;  // the cache ran dry: list once more
+  return claim_from_cache(agent_id, lease);
+}
+
+Status DirWorkQueue::write_completion(const std::string& id, const std::string& text,
+                                      bool& duplicate) {
+  duplicate = false;
+  const std::string name = "completed_" + id + ".json";
+  for (int round = 0; round < 2; ++round) {
+    Status s = platform::atomic_create_file(dir_ / name, text);
+    if (s.code() != ErrorCode::kConflict) return s;
+    Result<detail::LoadedRecord> prior = detail::load_record(dir_ / name, cfg_.max_file_size);
+    if (prior.ok() && completed_outcome(detail::status_of(prior->doc)) == Outcome::kSucceeded) {
+      duplicate = true;  // the item already ran to success: never a second completion
+      return Status::Ok();
+    }
+    // A failure left by an interrupted retry (or an unreadable record): keep it, out of the way.
+    Result<std::string> moved =
+        detail::move_to_archive_subdir({dir_, cfg_, *clock_}, name, "retried");
+    if (!moved.ok() && moved.status().code() != ErrorCode::kNotFound) return moved.status();
+  }
+  return {ErrorCode::kConflict, name + ": keeps reappearing"};
+}
+
+// Not fsynced: the completion is durable already, and a move lost in a crash leaves a claimed work
+// file beside its completion, which the engine finalizes.
+Status DirWorkQueue::finalize_work(const std::string& id) {
+  Result<std::string> moved = detail::move_to_archive_subdir(
+      {dir_, cfg_, *clock_}, "work_" + id + ".json", "done", /*durable=*/false);
+  return moved.ok() ? Status::Ok() : moved.status();
+}
+
+Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::string& agent_id,
+                                           const Completion& completion) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id));
+  }
+  Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
+  if (!guard.ok()) return guard.status();
+  const std::string work = "work_" + claimed.id + ".json";
+  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
+  if (!rec.ok()) {
+    if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
+    return rec.status();
+  }
+  ojson& doc = rec->doc;
+  if (Status s = check_claim(doc, claimed, agent_id); !s.ok()) return s;
+  const TimePoint now = clock_->now();
+  const std::int64_t attempts = detail::int_or(doc, "attempts", 0) + 1;
+  const std::int64_t max_attempts = detail::int_or(doc, "max_attempts", WorkItem{}.max_attempts);
+
+  if (!completion.success && attempts < max_attempts) {
+    drop_claim(doc);
+    doc["status"] = "pending";
+    doc["attempts"] = attempts;
+    doc["last_error"] = completion.error.empty() ? fmt::format("exit code {}", completion.exit_code)
+                                                 : completion.error;
+    if (Status s = platform::atomic_write_file(dir_ / work, doc.dump()); !s.ok()) return s;
+    return FinishOutcome::kRetrying;
+  }
+  ojson record = detail::completion_record(claimed.id, doc, agent_id, completion, now);
+  bool duplicate = false;
+  if (Status s = write_completion(claimed.id, record.dump(), duplicate); !s.ok()) return s;
+  // The completion is durable from here: a failed move leaves a claimed work file beside it,
+  // which the engine finalizes (RepairOp::kFinalize).
+  (void)finalize_work(claimed.id);
+  if (duplicate) return lost(claimed.id, "it was already completed; the work file is archived");
+  return completion.success ? FinishOutcome::kCompleted : FinishOutcome::kFailed;
+}
+
+Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
+  }
+  Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
+  if (!guard.ok()) return guard.status();
+  const std::string work = "work_" + claimed.id + ".json";
+  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
+  if (!rec.ok()) {
+    if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
+    return rec.status();
+  }
+  if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
+  drop_claim(rec->doc);
+  rec->doc["status"] = "pending";
+  return platform::atomic_write_file(dir_ / work, rec->doc.dump());
+}
+
+}  // namespace dslmodel::store

@@ -1,0 +1,213 @@
+// DirWorkQueue: adding, listing, showing and requeueing items; heartbeats and telemetry. The
+// claim protocol itself (claim_next, finish, release) is in dir_claim.cc.
+#include "store/dir_work_queue.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "dslmodel/time.h"
+#include "platform/files.h"
+#include "store/dir_repair.h"
+#include "store/record_parse.h"
+#include "store/work_item.h"
+
+namespace dslmodel::store {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+Status bad_id(std::string_view what, std::string_view id) {
+  return {ErrorCode::kInvalidArgument,
+          fmt::format("invalid {} id \"{}\": use 1 to 128 of A-Z a-z 0-9 . _ -", what, id)};
+}
+
+bool path_exists(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+Status check_new_work(const NewWork& w) {
+  if (!w.id.empty() && !detail::valid_record_id(w.id)) return bad_id("work", w.id);
+  if (w.command.empty() == !w.prompt.has_value()) {
+    return {ErrorCode::kInvalidArgument, "a work item needs exactly one of a command or a prompt"};
+  }
+  if (w.max_attempts < 1) {
+    return {ErrorCode::kInvalidArgument,
+            fmt::format("max_attempts must be at least 1, got {}", w.max_attempts)};
+  }
+  if (w.timeout && w.timeout->count() < 0) {
+    return {ErrorCode::kInvalidArgument, "timeout must not be negative"};
+  }
+  return Status::Ok();
+}
+
+// Pending again with attempts 0: claim, dead and retry marks removed.
+void make_pending(ojson& doc, TimePoint now) {
+  for (const char* key : {"claimed_by", "claimed_at", "lease_expires", "dead_reason", "dead_at"}) {
+    doc.erase(key);
+  }
+  doc["status"] = "pending";
+  doc["attempts"] = 0;
+  doc["requeued_at"] = format_iso8601(now);
+}
+
+}  // namespace
+
+DirWorkQueue::DirWorkQueue(fs::path dir, StoreConfig cfg, const Clock* clock)
+    : dir_(std::move(dir)),
+      cfg_(cfg),
+      clock_(clock != nullptr ? clock : &system_clock_),
+      locks_(dir_) {}
+
+Result<std::string> DirWorkQueue::add(const NewWork& work) {
+  if (Status s = check_new_work(work); !s.ok()) return s;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("coordination directory not found: {}", dir_.string()));
+  }
+  const TimePoint now = clock_->now();
+  const std::string id = work.id.empty() ? detail::generate_id(now) : work.id;
+  ojson doc = {{"id", id},
+               {"status", "pending"},
+               {"priority", work.priority},
+               {"created", format_iso8601(now)},
+               {"attempts", 0},
+               {"max_attempts", work.max_attempts}};
+  if (work.timeout) doc["timeout_s"] = work.timeout->count();
+  if (work.prompt) {
+    doc["prompt"] = *work.prompt;
+  } else {
+    doc["command"] = work.command;
+  }
+  const fs::path path = dir_ / ("work_" + id + ".json");
+  Status s = platform::atomic_create_file(path, doc.dump());
+  if (s.code() == ErrorCode::kConflict) {
+    return Status(ErrorCode::kConflict, fmt::format("work item \"{}\" already exists", id));
+  }
+  if (!s.ok()) return s;
+  candidates_.clear();  // our own new item may outrank the cached candidates
+  next_ = 0;
+  return id;
+}
+
+Status DirWorkQueue::heartbeat(const AgentState& agent) {
+  if (!detail::valid_record_id(agent.id)) return bad_id("agent", agent.id);
+  ojson doc = {{"id", agent.id},
+               {"status", agent.status},
+               {"heartbeat", format_iso8601(clock_->now())},
+               {"pid", agent.pid},
+               {"host", agent.host}};
+  if (!agent.current_work.empty()) doc["current_work"] = agent.current_work;
+  if (agent.created) doc["created"] = format_iso8601(*agent.created);
+  return detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), doc.dump(),
+                               detail::Sync::kNone);
+}
+
+Status DirWorkQueue::record_telemetry(const std::string& id, const nlohmann::json& metrics) {
+  if (!detail::valid_record_id(id)) return bad_id("telemetry", id);
+  if (!metrics.is_object()) return {ErrorCode::kInvalidArgument, "metrics must be a JSON object"};
+  json doc = json::object();
+  doc["id"] = id;
+  doc["timestamp"] = format_iso8601(clock_->now());
+  doc["metrics"] = metrics;
+  return detail::write_replace(dir_ / ("telemetry_" + id + ".json"), doc.dump(),
+                               detail::Sync::kNone);
+}
+
+Result<std::vector<WorkItem>> DirWorkQueue::list(const std::string& status) {
+  std::vector<WorkItem> items;
+  std::string want = status;
+  std::transform(want.begin(), want.end(), want.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  Status s = detail::for_each_work_file(
+      dir_, cfg_.max_file_size, buf_, [&](std::string_view name, std::string_view bytes) {
+        json doc = json::parse(bytes, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object()) return;
+        WorkItem w = detail::work_item_from(name, doc);
+        const std::string& st = w.status.empty() ? std::string("pending") : w.status;
+        if (want.empty() || st == want) items.push_back(std::move(w));
+      });
+  if (!s.ok()) return s;
+  std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) {
+    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
+  });
+  return items;
+}
+
+Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
+  if (!detail::valid_record_id(id)) return bad_id("work", id);
+  const std::pair<std::string, const char*> places[] = {
+      {"work_" + id + ".json", "queue"},
+      {"completed_" + id + ".json", "completed"},
+      {"dead_" + id + ".json", "dead"},
+      {"archive/done/work_" + id + ".json", "archive"}};
+  for (const auto& [rel, location] : places) {
+    Result<detail::LoadedRecord> rec = detail::load_record(dir_ / rel, cfg_.max_file_size);
+    if (!rec.ok() && rec.status().code() == ErrorCode::kNotFound) continue;
+    if (!rec.ok()) return rec.status();
+    json doc = json::parse(rec->text, nullptr, false);
+    doc["location"] = location;
+    return doc;
+  }
+  return Status(ErrorCode::kNotFound, fmt::format("no work item \"{}\" in {}", id, dir_.string()));
+}
+
+Status DirWorkQueue::requeue(const std::string& id) {
+  if (!detail::valid_record_id(id)) return bad_id("work", id);
+  Result<detail::ItemLocks::Guard> guard = locks_.lock(id);
+  if (!guard.ok()) return guard.status();
+  const TimePoint now = clock_->now();
+  const std::string work = "work_" + id + ".json";
+  const std::string completed = "completed_" + id + ".json";
+  const std::string dead = "dead_" + id + ".json";
+
+  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
+  if (!rec.ok() && rec.status().code() == ErrorCode::kNotFound && path_exists(dir_ / dead)) {
+    Status moved = platform::durable_rename_noreplace(dir_ / dead, dir_ / work);
+    if (!moved.ok()) return moved;
+    rec = detail::load_record(dir_ / work, cfg_.max_file_size);
+  }
+  if (rec.ok()) {
+    ojson& doc = rec->doc;
+    const std::string status = detail::status_of(doc);
+    if (detail::is_claimed_status(status) && path_exists(dir_ / completed)) {
+      return {ErrorCode::kConflict,
+              fmt::format("work item \"{}\" already has {}: it is being finalized", id, completed)};
+    }
+    if (detail::is_pending_status(status) && detail::int_or(doc, "attempts", 0) == 0) {
+      return Status::Ok();
+    }
+    make_pending(doc, now);
+    return platform::atomic_write_file(dir_ / work, doc.dump());
+  }
+  if (rec.status().code() != ErrorCode::kNotFound) return rec.status();
+
+  Result<detail::LoadedRecord> done = detail::load_record(dir_ / completed, cfg_.max_file_size);
+  if (!done.ok()) {
+    if (done.status().code() != ErrorCode::kNotFound) return done.status();
+    return {ErrorCode::kNotFound, fmt::format("no work item \"{}\" to requeue", id)};
+  }
+  if (completed_outcome(detail::status_of(done->doc)) != Outcome::kFailed) {
+    return {ErrorCode::kInvalidArgument,
+            fmt::format("work item \"{}\" completed successfully: nothing to requeue", id)};
+  }
+  if (!detail::has_payload(done->doc)) {
+    return {ErrorCode::kInvalidArgument,
+            fmt::format("failed item \"{}\" has no command or prompt to run again", id)};
+  }
+  ojson item = detail::requeued_record(id, done->doc, now);
+  item["retry_of"] = completed;
+  if (Status s = platform::atomic_create_file(dir_ / work, item.dump()); !s.ok()) return s;
+  Result<std::string> moved =
+      detail::move_to_archive_subdir({dir_, cfg_, *clock_}, completed, "retried");
+  return moved.ok() ? Status::Ok() : moved.status();
+}
+
+}  // namespace dslmodel::store

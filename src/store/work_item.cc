@@ -1,0 +1,260 @@
+// Work records: validation, parsing into WorkItem, and the records the queue writes.
+#include "store/work_item.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "dslmodel/time.h"
+#include "platform/files.h"
+#include "store/record_parse.h"
+
+namespace dslmodel::store::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) {
+    v = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+        (static_cast<std::uint64_t>(::getpid()) << 32);
+  }
+  return v;
+}
+
+template <typename J>
+std::optional<std::int64_t> as_int(const J& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return std::nullopt;
+  if (it->is_number_integer()) return it->template get<std::int64_t>();
+  if (it->is_number_float()) {
+    double d = it->template get<double>();
+    if (std::isfinite(d) && std::fabs(d) < 9e18) return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+template <typename J>
+std::string as_str(const J& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->template get<std::string>() : std::string();
+}
+
+std::optional<TimePoint> as_time(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it == doc.end() || !it->is_string()) return std::nullopt;
+  return parse_iso8601(it->get_ref<const std::string&>());
+}
+
+// "command" as argv; false when present but not a non-empty array of strings.
+bool read_command(const json& doc, std::vector<std::string>& argv) {
+  auto it = doc.find("command");
+  if (it == doc.end() || it->is_null()) return true;
+  if (!it->is_array() || it->empty()) return false;
+  for (const json& arg : *it) {
+    if (!arg.is_string()) {
+      argv.clear();
+      return false;
+    }
+    argv.push_back(arg.get<std::string>());
+  }
+  return true;
+}
+
+std::optional<Seconds> read_timeout(const json& doc) {
+  auto it = doc.find("timeout_s");
+  if (it == doc.end() || !it->is_number()) return std::nullopt;
+  double d = it->get<double>();
+  if (!std::isfinite(d) || d < 0 || d > 1e12) return std::nullopt;
+  return Seconds(static_cast<Seconds::rep>(std::ceil(d)));
+}
+
+void copy_members(const ojson& from, ojson& to, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
+    if (auto it = from.find(key); it != from.end() && !it->is_null()) to[key] = *it;
+  }
+}
+
+}  // namespace
+
+bool valid_record_id(std::string_view id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string generate_id(TimePoint now) {
+  return fmt::format("{}-{:06x}", unix_millis(now), random_u64() & 0xffffffu);
+}
+
+bool is_claimed_status(std::string_view status) {
+  return status == "claimed" || status == "in_progress" || status == "running";
+}
+
+bool is_pending_status(std::string_view status) { return status.empty() || status == "pending"; }
+
+WorkItem work_item_from(std::string_view file, const json& doc) {
+  WorkItem w;
+  w.file = std::string(file);
+  w.id = kind_of_file(file) == RecordKind::kWork ? std::string(id_from_file_name(file))
+                                                 : as_str(doc, "id");
+  w.status = lower(as_str(doc, "status"));
+  w.command_invalid = !read_command(doc, w.command);
+  if (auto it = doc.find("prompt"); it != doc.end() && it->is_string()) {
+    w.prompt = it->get<std::string>();
+  }
+  w.priority = as_int(doc, "priority").value_or(0);
+  w.attempts = as_int(doc, "attempts").value_or(0);
+  w.max_attempts = as_int(doc, "max_attempts").value_or(w.max_attempts);
+  w.timeout = read_timeout(doc);
+  w.claimed_by = as_str(doc, "claimed_by");
+  w.created = as_time(doc, "created");
+  w.claimed_at = as_time(doc, "claimed_at");
+  w.lease_expires = as_time(doc, "lease_expires");
+  w.raw = doc;
+  return w;
+}
+
+bool queue_before(std::int64_t priority_a, const std::optional<TimePoint>& created_a,
+                  std::string_view file_a, std::int64_t priority_b,
+                  const std::optional<TimePoint>& created_b, std::string_view file_b) {
+  if (priority_a != priority_b) return priority_a > priority_b;
+  if (created_a.has_value() != created_b.has_value()) return created_a.has_value();
+  if (created_a && *created_a != *created_b) return *created_a < *created_b;
+  return file_a < file_b;
+}
+
+Result<LoadedRecord> load_record(const fs::path& path, std::size_t max_size) {
+  LoadedRecord rec;
+  Status s = platform::read_file_at(AT_FDCWD, path.c_str(), max_size, rec.text);
+  if (!s.ok())
+    return Status(s.code(), fmt::format("{}: {}", path.filename().string(), s.message()));
+  rec.doc = ojson::parse(rec.text, nullptr, false);
+  if (rec.doc.is_discarded() || !rec.doc.is_object()) {
+    return Status(ErrorCode::kCorrupt, path.filename().string() + ": not a JSON object");
+  }
+  return rec;
+}
+
+Status for_each_work_file(const fs::path& dir, std::size_t max_size, std::string& buf,
+                          const std::function<void(std::string_view, std::string_view)>& fn) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (d == nullptr) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (err == ENOENT) {
+      return {ErrorCode::kNotFound,
+              fmt::format("coordination directory not found: {}", dir.string())};
+    }
+    return {ErrorCode::kIo, fmt::format("{}: {}", dir.string(), std::strerror(err))};
+  }
+  for (dirent* e = ::readdir(d); e != nullptr; e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (kind_of_file(name) != RecordKind::kWork) continue;
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    if (!platform::read_file_at(fd, e->d_name, max_size, buf).ok()) continue;
+    fn(name, buf);
+  }
+  ::closedir(d);
+  return Status::Ok();
+}
+
+std::int64_t int_or(const ojson& doc, const char* key, std::int64_t fallback) {
+  return as_int(doc, key).value_or(fallback);
+}
+
+std::string str_or_empty(const ojson& doc, const char* key) { return as_str(doc, key); }
+
+bool has_payload(const ojson& doc) {
+  auto cmd = doc.find("command");
+  auto prompt = doc.find("prompt");
+  return (cmd != doc.end() && cmd->is_array()) || (prompt != doc.end() && prompt->is_string());
+}
+
+ojson completion_record(std::string_view id, const ojson& work, std::string_view agent,
+                        const Completion& c, TimePoint now) {
+  ojson out = ojson::object();
+  std::string stored_id = as_str(work, "id");
+  out["id"] = stored_id.empty() ? std::string(id) : stored_id;
+  if (c.success) {
+    out["status"] = "completed";
+    out["result"] = c.output;
+  } else {
+    out["status"] = "failed";
+    out["error"] = c.error.empty() ? fmt::format("exit code {}", c.exit_code) : c.error;
+    out["output"] = c.output;
+  }
+  out["exit_code"] = c.exit_code;
+  out["duration_ms"] = c.duration_ms;
+  out["agent"] = std::string(agent);
+  out["finished"] = format_iso8601(now);
+  out["attempts"] = int_or(work, "attempts", 0) + 1;
+  out["max_attempts"] = int_or(work, "max_attempts", WorkItem{}.max_attempts);
+  copy_members(work, out, {"command", "prompt", "priority", "timeout_s", "created", "claimed_at"});
+  return out;
+}
+
+ojson requeued_record(std::string_view id, const ojson& from, TimePoint now) {
+  ojson item = ojson::object();
+  std::string stored_id = as_str(from, "id");
+  item["id"] = stored_id.empty() ? std::string(id) : stored_id;
+  item["status"] = "pending";
+  item["priority"] = int_or(from, "priority", 0);
+  item["created"] = format_iso8601(now);
+  item["attempts"] = 0;
+  item["max_attempts"] = int_or(from, "max_attempts", WorkItem{}.max_attempts);
+  copy_members(from, item, {"timeout_s", "command", "prompt"});
+  return item;
+}
+
+Status write_replace(const fs::path& path, std::string_view data, Sync sync) {
+  fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}.{:016x}", path.filename().string(),
+                                                  ::getpid(), random_u64());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+            fmt::format("{}: {}", tmp.string(), std::strerror(err))};
+  }
+  int err = 0;
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (err == 0 && sync == Sync::kData && ::fdatasync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return {ErrorCode::kIo, fmt::format("{}: {}", path.string(), std::strerror(err))};
+  }
+  return Status::Ok();
+}
+
+}  // namespace dslmodel::store::detail

@@ -1,0 +1,198 @@
+// The whole loop on one machine: work arrives, the loop starts real agents through the process
+// supervisor, the queue drains, agents are stopped, a killed agent is replaced and its item
+// picked up again, a rollback stops exactly the agents a scale-up started.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "dslmodel/time.h"
+#include "integration/dsl_runner.h"
+
+namespace dslmodel::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
+
+void add_item(const TempDir& d, const std::string& id, const std::string& argv_json) {
+  write_file(d / ("work_" + id + ".json"),
+             R"({"id":")" + id + R"(","status":"pending","priority":0,"created":")" + now_iso() +
+                 R"(","attempts":0,"max_attempts":3,"command":)" + argv_json + "}");
+}
+
+// Short delays for tests; the defaults stay as DESIGN says.
+fs::path write_config(const TempDir& d, int min_agents = 1) {
+  const std::string cfg = R"([policy]
+min_agents = )" + std::to_string(min_agents) +
+                          R"(
+max_agents = 10
+cooldown = 1
+scale_down_delay = 2
+agent_timeout = 3
+[actuator]
+kind = "process"
+agent_grace = 5
+agent_command = [")" + std::string(DSLMODEL_DSL_BINARY) +
+                          R"(", "agent", "run", "-c", "{coordination_dir}", "--id", "{agent_id}",
+                 "--heartbeat", "1", "--poll-ms", "50", "--grace", "1"]
+)";
+  write_file(d / "dsl.toml", cfg);
+  return d / "dsl.toml";
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  return nlohmann::json::parse(slurp(p), nullptr, false);
+}
+
+// Supervised agents recorded by the process supervisor: id → pid.
+std::map<std::string, int> supervised(const TempDir& d) {
+  std::map<std::string, int> out;
+  nlohmann::json s = read_json(d / ".dsl" / "supervisor.json");
+  if (!s.is_object() || !s.contains("agents")) return out;
+  for (const auto& a : s["agents"]) out[a.value("id", "")] = a.value("pid", 0);
+  return out;
+}
+
+int count_prefix(const TempDir& d, const std::string& prefix) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(".json")) ++n;
+  }
+  return n;
+}
+
+bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+// Stops every agent the test's supervisor started.
+void stop_agents(const TempDir& d) {
+  for (const auto& [id, pid] : supervised(d)) {
+    if (alive(pid)) kill(pid, SIGKILL);
+  }
+}
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return pred();
+}
+
+TEST(Swarm, ScalesUpDrainsTheQueueExactlyOnceAndScalesBackDown) {
+  TempDir d;
+  for (int i = 0; i < 200; ++i) add_item(d, "item" + std::to_string(i), R"(["sleep", "0.05"])");
+  auto cfg = write_config(d);
+  DslProcess loop(
+      {"--config", cfg.string(), "auto", "loop", "--interval", "0.5", "-c", d.path().string()});
+  std::size_t most = 0;
+  bool drained = wait_until(
+      [&] {
+        most = std::max(most, supervised(d).size());
+        return count_prefix(d, "completed_") == 200 && count_prefix(d, "work_") == 0;
+      },
+      180s);
+  EXPECT_TRUE(drained) << loop.out() << loop.err();
+  const bool scaled_down = wait_until(
+      [&] {
+        most = std::max(most, supervised(d).size());
+        return supervised(d).size() == 1;
+      },
+      60s);
+  loop.signal(SIGTERM);
+  EXPECT_EQ(loop.wait(), 0) << loop.err();
+  stop_agents(d);
+  EXPECT_TRUE(scaled_down) << "agents left: " << supervised(d).size() << "\n" << loop.out();
+  EXPECT_GT(most, 3u) << "the loop scaled up";
+  EXPECT_LE(most, 10u) << "never above max_agents";
+  std::set<std::string> ids;
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("completed_")) continue;
+    nlohmann::json c = read_json(e.path());
+    EXPECT_EQ(c["status"], "completed") << name;
+    EXPECT_TRUE(ids.insert(c["id"].get<std::string>()).second) << "twice: " << name;
+  }
+  EXPECT_EQ(ids.size(), 200u);
+  DslRun h = run_dsl({"--json", "auto", "history", "--limit", "1000", "-c", d.path().string()});
+  EXPECT_NE(h.out.find("scale_up"), std::string::npos);
+  EXPECT_NE(h.out.find("scale_down"), std::string::npos);
+}
+
+TEST(Swarm, KilledAgentIsReplacedAndItsItemCompletedOnce) {
+  TempDir d;
+  add_item(d, "slow", R"(["sleep", "3"])");
+  auto cfg = write_config(d);
+  DslProcess loop(
+      {"--config", cfg.string(), "auto", "loop", "--interval", "0.5", "-c", d.path().string()});
+  std::string victim_id;
+  int victim_pid = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& [id, pid] : supervised(d)) {
+          nlohmann::json a = read_json(d / ("agent_" + id + ".json"));
+          if (a.is_object() && a.value("current_work", "") == "slow") {
+            victim_id = id;
+            victim_pid = pid;
+            return true;
+          }
+        }
+        return false;
+      },
+      60s))
+      << loop.err();
+  ASSERT_EQ(kill(victim_pid, SIGKILL), 0);
+  const bool done = wait_until([&] { return fs::exists(d / "completed_slow.json"); }, 90s);
+  const auto agents = supervised(d);
+  loop.signal(SIGTERM);
+  EXPECT_EQ(loop.wait(), 0);
+  stop_agents(d);
+  ASSERT_TRUE(done) << loop.out() << loop.err();
+  nlohmann::json c = read_json(d / "completed_slow.json");
+  EXPECT_EQ(c["status"], "completed");
+  EXPECT_NE(c["agent"], victim_id) << "picked up again by another agent";
+  EXPECT_FALSE(agents.contains(victim_id)) << "the dead agent is no longer supervised";
+  EXPECT_FALSE(agents.empty()) << "and was replaced";
+  EXPECT_EQ(count_prefix(d, "completed_"), 1);
+}
+
+TEST(Swarm, RollbackOfAScaleUpStopsExactlyTheAgentsItStarted) {
+  TempDir d;
+  for (int i = 0; i < 20; ++i) add_item(d, "w" + std::to_string(i), R"(["sleep", "30"])");
+  auto cfg = write_config(d);
+  // An agent the supervisor does not own.
+  DslProcess outsider(
+      {"agent", "run", "--id", "outsider", "--heartbeat", "1", "-c", d.path().string()});
+  ASSERT_TRUE(wait_until([&] { return fs::exists(d / "agent_outsider.json"); }, 30s));
+  DslRun ex =
+      run_dsl({"--config", cfg.string(), "--json", "auto", "execute", "-c", d.path().string()});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err << ex.out;
+  std::string scale_id;
+  const nlohmann::json report = ex.json();
+  for (const auto& e : report["data"]["executed"]) {
+    if (e["type"] == "scale_up") scale_id = e["decision_id"];
+  }
+  ASSERT_FALSE(scale_id.empty()) << ex.out;
+  const auto started = supervised(d);
+  ASSERT_FALSE(started.empty());
+  DslRun rb =
+      run_dsl({"--config", cfg.string(), "auto", "rollback", scale_id, "-c", d.path().string()});
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  for (const auto& [id, pid] : started) {
+    EXPECT_TRUE(wait_until([pid = pid] { return !alive(pid); }, 15s)) << id << " still runs";
+  }
+  EXPECT_TRUE(alive(outsider.pid())) << "the outsider is untouched";
+  outsider.signal(SIGTERM);
+  EXPECT_EQ(outsider.wait(), 0);
+  stop_agents(d);
+}
+
+}  // namespace
+}  // namespace dslmodel::testing
