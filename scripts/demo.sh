@@ -46,4 +46,47 @@ step dsl auto loop --interval 1 --max-cycles 3; "$dsl" auto loop --interval 1 --
 step dsl auto history;               "$dsl" auto history
 step 'dsl --json auto status | jq .data.status.health_score'
 "$dsl" --json auto status | jq .data.status.health_score
-printf '\nDemo directory: %s (requested replicas: %s)\n' "$dir" "$(cat "$dir/.demo-replicas" 2>/dev/null || echo none)"
+
+# Part two: a swarm doing real work. A burst of 60 items arrives on an empty directory; the loop
+# starts real agents (`dsl agent run`) through the process supervisor, they drain the queue, and
+# the loop scales them back down. Delays are shortened for the demo; the defaults are longer.
+swarm=${DEMO_SWARM_DIR:-$root/demo-swarm}
+rm -rf "$swarm"
+mkdir -p "$swarm"
+cat >"$swarm/dsl.toml" <<TOML
+[policy]
+cooldown = 2
+scale_down_delay = 6
+agent_timeout = 5
+[actuator]
+kind = "process"
+agent_grace = 5
+agent_command = ["$dsl", "agent", "run", "-c", "{coordination_dir}", "--id", "{agent_id}",
+                 "--heartbeat", "1", "--poll-ms", "100", "--grace", "2"]
+TOML
+export DSLMODEL_COORDINATION_DIR="$swarm" DSLMODEL_CONFIG="$swarm/dsl.toml"
+step 'for i in $(seq 60); do dsl work add -- sleep 0.3; done'
+for i in $(seq 60); do "$dsl" work add --id "job$i" -- sleep 0.3 >/dev/null; done
+"$dsl" auto status | head -4
+step dsl auto loop --interval 1
+"$dsl" auto loop --interval 1 &
+loop=$!
+trap 'kill -TERM $loop 2>/dev/null; "$dsl" agent stop >/dev/null 2>&1 || true' EXIT
+supervised() { jq '.agents | length' "$swarm/.dsl/supervisor.json" 2>/dev/null || echo 0; }
+deadline=$((SECONDS + 180))
+while [ $SECONDS -lt $deadline ]; do
+  queued=$("$dsl" --json auto status | jq .data.status.work_queue_size)
+  if [ "$queued" = 0 ] && [ "$(supervised)" = 1 ]; then break; fi
+  sleep 1
+done
+kill -TERM $loop
+wait $loop || true
+trap - EXIT
+step dsl agent stop
+"$dsl" agent stop
+completed=$(find "$swarm" -maxdepth 1 -name 'completed_*.json' | wc -l)
+ups=$("$dsl" --json auto history --limit 1000 | jq '[.data.entries[] | select(.type=="scale_up" and .outcome=="executed")] | length')
+downs=$("$dsl" --json auto history --limit 1000 | jq '[.data.entries[] | select(.type=="scale_down" and .outcome=="executed")] | length')
+printf '\n\033[1mSummary\033[0m: %s of 60 items completed by real agents; %s scale-ups, %s scale-downs executed.\n' \
+  "$completed" "$ups" "$downs"
+printf 'Directories: %s (repairs), %s (swarm)\n' "$dir" "$swarm"

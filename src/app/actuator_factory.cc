@@ -26,6 +26,21 @@ class ObservingActuator final : public Actuator {
 
 }  // namespace
 
+Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& config,
+                                                                  const Clock& clock) {
+  const ActuatorConfig& a = config.actuator;
+  if (a.agent_command.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "actuator.agent_command is empty");
+  }
+  actuate::SupervisorConfig s;
+  s.agent_command = a.agent_command;
+  s.coordination_dir = config.coordination_dir;
+  s.state_file = std::filesystem::path(config.coordination_dir) / ".dsl" / "supervisor.json";
+  s.grace = a.agent_grace;
+  s.replace_dead = a.replace_dead_agents;
+  return actuate::ProcessActuator::create(std::move(s), clock);
+}
+
 Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock) {
   const ActuatorConfig& a = config.actuator;
   std::string kind = a.kind;
@@ -38,16 +53,7 @@ Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Cloc
     return std::unique_ptr<Actuator>(std::move(made).value());
   }
   if (kind == "process") {
-    if (a.agent_command.empty()) {
-      return Status(ErrorCode::kInvalidArgument, "actuator.agent_command is empty");
-    }
-    actuate::SupervisorConfig s;
-    s.agent_command = a.agent_command;
-    s.coordination_dir = config.coordination_dir;
-    s.state_file = std::filesystem::path(config.coordination_dir) / ".dsl" / "supervisor.json";
-    s.grace = a.agent_grace;
-    s.replace_dead = a.replace_dead_agents;
-    auto made = actuate::ProcessActuator::create(std::move(s), clock);
+    auto made = make_supervisor(config, clock);
     if (!made.ok()) return made.status();
     return std::unique_ptr<Actuator>(std::move(made).value());
   }

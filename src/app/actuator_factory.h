@@ -3,12 +3,18 @@
 
 #include <memory>
 
+#include "actuate/process_supervisor.h"
 #include "dslmodel/actuator.h"
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "dslmodel/status.h"
 
 namespace dslmodel {
+
+// The process supervisor of config.coordination_dir's agents (state in .dsl/supervisor.json).
+// kInvalidArgument when actuator.agent_command is empty. `clock` must outlive it.
+Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& config,
+                                                                  const Clock& clock);
 
 // "command" → CommandActuator, "process" → ProcessActuator (its agent_command must be set),
 // "none" → nullptr, "auto" → "command" when scale_command is set, else nullptr. With

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "app/actuator_factory.h"
 #include "store/dir_work_queue.h"
 
 namespace dslmodel::app {
@@ -167,10 +168,42 @@ void add_agent_commands(CLI::App& app, AgentArgs& args) {
   run->add_option("--max-items", args.max_items,
                   "Exit after claiming N items (default 0: no limit)");
   run->add_flag("--exit-when-idle", args.exit_when_idle, "Exit once nothing is pending");
+  CLI::App* stop = group->add_subcommand(
+      "stop",
+      "Stop agents the process supervisor started on this host (SIGTERM, then SIGKILL after\n"
+      "actuator.agent_grace); with no ids, all of them");
+  stop->fallthrough();
+  stop->add_option("ids", args.stop_ids, "Agent ids (see .dsl/supervisor.json)");
 }
+
+namespace {
+
+int stop_agents(const Context& ctx, const AgentArgs& args) {
+  const SystemClock clock;
+  auto sup = make_supervisor(engine_config(ctx, EngineMode::kAct), clock);
+  if (!sup.ok()) return fail(ctx, "agent-stop", kExitUsage, sup.status().message());
+  std::vector<std::string> ids = args.stop_ids;
+  if (ids.empty()) {
+    for (const auto& a : (*sup)->agents()) ids.push_back(a.id);
+  }
+  auto r = (*sup)->undo({{"kind", "process"}, {"started", ids}});
+  if (!r.ok()) return fail(ctx, "agent-stop", kExitFailure, r.status().message());
+  if (ctx.json) {
+    *ctx.out << envelope("agent-stop", true, {{"result", r->summary}}, {}, {},
+                         std::chrono::system_clock::now())
+                    .dump(2)
+             << "\n";
+  } else {
+    *ctx.out << r->summary << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int dispatch_agent(const CLI::App& agent, const Context& ctx, const AgentArgs& args) {
   if (agent.got_subcommand("run")) return run_agent(ctx, args);
+  if (agent.got_subcommand("stop")) return stop_agents(ctx, args);
   return kExitUsage;
 }
 

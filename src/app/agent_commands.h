@@ -24,6 +24,7 @@ struct AgentArgs {
   std::vector<std::string> prompt_handler;  // argv, one element per --prompt-handler
   std::int64_t max_items = 0;               // 0: unlimited
   bool exit_when_idle = false;
+  std::vector<std::string> stop_ids;  // `agent stop`: supervised agents to stop; empty: all
 };
 
 // Adds the `agent` group and its commands under `app`, parsing into `args`.

@@ -201,12 +201,16 @@ std::string render_history(const std::vector<JournalEntry>& entries, const Style
 
 std::string render_cycle_line(std::int64_t cycle, const CycleResult& c, const Style& st) {
   const SystemMetrics& m = c.metrics;
-  return fmt::format(
-      "cycle {}  health {:.3f} {}  agents {}  queue {}  decisions {}: {} executed, {} failed, {} "
-      "skipped  {} ms\n",
-      cycle, m.health_score, st.health(to_string(m.health_state), m.health_state), m.active_agents,
-      m.work_queue_size, c.decisions.size(), c.execution.executed.size(), c.execution.failed.size(),
-      c.execution.skipped.size(), c.duration_ms);
+  std::string line =
+      fmt::format("cycle {}  health {:.3f} {}  agents {}  queue {}  {} ms", cycle, m.health_score,
+                  st.health(to_string(m.health_state), m.health_state), m.active_agents,
+                  m.work_queue_size, c.duration_ms);
+  for (const auto& e : c.execution.executed) line += "  " + st.good(e.type) + ": " + e.result;
+  for (const auto& f : c.execution.failed)
+    line += "  " + st.bad(f.type + " failed") + ": " + f.error;
+  for (const auto& s : c.execution.skipped)
+    line += "  " + st.dim(s.type + " skipped (" + s.reason + ")");
+  return line + "\n";
 }
 
 }  // namespace dslmodel::app
