@@ -163,6 +163,29 @@ TEST(Swarm, KilledAgentIsReplacedAndItsItemCompletedOnce) {
   EXPECT_EQ(count_prefix(d, "completed_"), 1);
 }
 
+TEST(Swarm, ARestartedLoopAdoptsItsAgentsWithoutStartingMore) {
+  TempDir d;
+  for (int i = 0; i < 30; ++i) add_item(d, "w" + std::to_string(i), R"(["sleep", "30"])");
+  auto cfg = write_config(d);
+  std::map<std::string, int> before;
+  {
+    DslProcess loop(
+        {"--config", cfg.string(), "auto", "loop", "--interval", "0.3", "-c", d.path().string()});
+    ASSERT_TRUE(wait_until([&] { return supervised(d).size() >= 3; }, 60s)) << loop.err();
+    loop.signal(SIGTERM);
+    EXPECT_EQ(loop.wait(), 0);
+    before = supervised(d);
+  }
+  for (const auto& [id, pid] : before) EXPECT_TRUE(alive(pid)) << id << " outlives the loop";
+  // A new loop within the cooldown: it adopts the same processes and starts none.
+  DslRun again = run_dsl(
+      {"--config", cfg.string(), "auto", "loop", "--max-cycles", "1", "-c", d.path().string()});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  const auto after = supervised(d);
+  stop_agents(d);
+  EXPECT_EQ(after, before) << again.out;
+}
+
 TEST(Swarm, RollbackOfAScaleUpStopsExactlyTheAgentsItStarted) {
   TempDir d;
   for (int i = 0; i < 20; ++i) add_item(d, "w" + std::to_string(i), R"(["sleep", "30"])");
