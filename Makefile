@@ -21,7 +21,7 @@ demo: build
 	@bash scripts/demo.sh $(BUILD)/tools/dsl/dsl
 
 # In CI (CI=true) the tests are followed by clang-tidy over src/.
-test: build format-check
+test: format-check build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 	$(if $(CI),$(MAKE) tidy)
@@ -36,7 +36,7 @@ test-asan: deps
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
-format-check:
+format-check: deps
 	clang-format --dry-run -Werror $$(git ls-files '*.h' '*.cc')
 
 tidy: $(BUILD)/build.ninja

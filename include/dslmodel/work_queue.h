@@ -10,11 +10,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dslmodel/config.h"
 #include "dslmodel/snapshot.h"
@@ -23,12 +22,12 @@
 namespace dslmodel {
 
 struct NewWork {
-  std::string id;                         // optional: generated ("<unix_ms>-<random>") when empty
-  std::vector<std::string> command;       // argv, run without a shell
-  std::optional<std::string> prompt;      // text for an LLM agent; exclusive with command
-  std::int64_t priority = 0;              // higher first
+  std::string id;                     // optional: generated ("<unix_ms>-<random>") when empty
+  std::vector<std::string> command;   // argv, run without a shell
+  std::optional<std::string> prompt;  // text for an LLM agent; exclusive with command
+  std::int64_t priority = 0;          // higher first
   std::int64_t max_attempts = 3;
-  std::optional<Seconds> timeout;         // per attempt
+  std::optional<Seconds> timeout;  // per attempt
 };
 
 // One work item as stored, parsed fully (payload included).
@@ -70,7 +69,7 @@ struct AgentState {
   std::string status = "idle";  // idle | busy | draining | stopped | failed
   std::int64_t pid = 0;
   std::string host;
-  std::string current_work;     // item id while busy
+  std::string current_work;  // item id while busy
   std::optional<TimePoint> created;
 };
 
