@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "dslmodel/time.h"
@@ -184,6 +187,54 @@ TEST(Swarm, ARestartedLoopAdoptsItsAgentsWithoutStartingMore) {
   const auto after = supervised(d);
   stop_agents(d);
   EXPECT_EQ(after, before) << again.out;
+}
+
+TEST(Swarm, FiftyAgentsRaceOverAThousandItemsEachCompletedOnce) {
+  TempDir d;
+  for (int i = 0; i < 1000; ++i) add_item(d, "r" + std::to_string(i), R"(["true"])");
+  // A reader that parses every file it sees while the agents work: none may ever be torn.
+  std::atomic<bool> stop{false};
+  std::atomic<long> seen{0};
+  std::atomic<long> torn{0};
+  std::thread reader([&] {
+    while (!stop) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(d.path(), ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.starts_with(".") || !name.ends_with(".json")) continue;
+        std::ifstream in(e.path(), std::ios::binary);
+        if (!in) continue;  // moved away meanwhile
+        std::stringstream ss;
+        ss << in.rdbuf();
+        ++seen;
+        if (!nlohmann::json::parse(ss.str(), nullptr, false).is_object()) {
+          ++torn;
+          ADD_FAILURE() << "torn read of " << name << ": " << ss.str();
+        }
+      }
+    }
+  });
+  std::vector<std::unique_ptr<DslProcess>> agents;
+  for (int i = 0; i < 50; ++i) {
+    agents.push_back(std::make_unique<DslProcess>(
+        std::vector<std::string>{"agent", "run", "--id", "racer" + std::to_string(i),
+                                 "--exit-when-idle", "--poll-ms", "20", "-c", d.path().string()}));
+  }
+  for (auto& a : agents) EXPECT_EQ(a->wait(), 0) << a->err();
+  stop = true;
+  reader.join();
+  EXPECT_GT(seen.load(), 1000);
+  EXPECT_EQ(torn.load(), 0);
+  std::set<std::string> ids;
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("completed_")) continue;
+    nlohmann::json c = read_json(e.path());
+    EXPECT_EQ(c["status"], "completed") << name;
+    EXPECT_TRUE(ids.insert(c["id"].get<std::string>()).second) << "twice: " << name;
+  }
+  EXPECT_EQ(ids.size(), 1000u) << "none lost";
+  EXPECT_EQ(count_prefix(d, "work_"), 0);
 }
 
 TEST(Swarm, RollbackOfAScaleUpStopsExactlyTheAgentsItStarted) {
