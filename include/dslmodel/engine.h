@@ -28,6 +28,7 @@
 #include "dslmodel/status.h"
 #include "dslmodel/store.h"
 #include "dslmodel/strategy.h"
+#include "dslmodel/telemetry.h"
 
 namespace dslmodel {
 
@@ -81,6 +82,7 @@ struct EngineParts {
   std::unique_ptr<Clock> clock;
   std::unique_ptr<CoordinationStore> store;
   std::unique_ptr<Journal> journal;
+  std::unique_ptr<SpanExporter> exporter;  // null: no spans
   std::unique_ptr<Actuator> actuator;
 };
 
@@ -108,7 +110,8 @@ class AutonomousDecisionEngine {
   std::vector<GateVerdict> preview_gate(const std::vector<Decision>& decisions,
                                         const ExecuteOptions& options = {}) const;
 
-  // analyze → decide → execute. Fails only when analysis fails.
+  // analyze → decide → execute, then the cycle's spans go to the exporter (one trace per
+  // cycle). Fails only when analysis fails.
   Result<CycleResult> run_cycle(const ExecuteOptions& options = {});
 
   // Reverses an executed decision by its id through its journaled inverse.
@@ -135,6 +138,8 @@ class AutonomousDecisionEngine {
   const Snapshot& last_snapshot() const { return snapshot_; }
   const CoordinationStore& store() const { return *parts_.store; }
   bool has_actuator() const { return parts_.actuator != nullptr; }
+  // The span exporter's counters (all zero without one).
+  ExporterStats exporter_stats() const;
   // Why a configured adapter could not be set up (e.g. a bad actuator command); empty when all
   // is well. The engine still runs: without its actuator, scale decisions are skipped.
   const std::vector<std::string>& setup_errors() const { return setup_errors_; }
@@ -163,6 +168,8 @@ class AutonomousDecisionEngine {
   std::int64_t epoch_ = 0;
   bool remediation_enabled_ = true;
   std::vector<std::string> setup_errors_;
+  std::vector<std::pair<std::string, std::pair<TimePoint, TimePoint>>> timings_;  // last execute
+  std::optional<double> previous_health_;  // the last cycle's, for system_improvement
 };
 
 }  // namespace dslmodel

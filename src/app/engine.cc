@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "app/actuator_factory.h"
+#include "app/cycle_spans.h"
 #include "dslmodel/time.h"
 #include "journal/file_journal.h"
 #include "journal/history.h"
@@ -248,8 +249,16 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
   const std::vector<GateVerdict> verdicts = verdicts_for(decisions, options, history, now);
 
   ExecutionReport report;
+  timings_.clear();
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const Decision& d = decisions[i];
+    const TimePoint began = parts_.clock->now();
+    struct Stamp {  // records when this decision's handling ended, however it ends
+      AutonomousDecisionEngine* self;
+      const std::string& id;
+      TimePoint began;
+      ~Stamp() { self->timings_.push_back({id, {began, self->parts_.clock->now()}}); }
+    } stamp{this, d.id, began};
     JournalEntry e;
     e.at = parts_.clock->now();
     e.decision = d;
@@ -294,17 +303,33 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
 
 Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& options) {
   const auto start = parts_.clock->steady_now();
+  CyclePhases phases;
+  phases.start = parts_.clock->now();
   auto m = analyze_system_state();
   if (!m.ok()) return m.status();
+  phases.analyzed = parts_.clock->now();
   CycleResult c;
   c.metrics = *m;
   c.decisions = make_autonomous_decisions(c.metrics);
+  phases.decided = parts_.clock->now();
   c.execution = execute_decisions(c.decisions, options);
   c.warnings = snapshot_.rejected;
   c.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock->steady_now() - start)
           .count();
+  phases.end = parts_.clock->now();
+  if (parts_.exporter) {
+    std::vector<DecisionTiming> timings;
+    timings.reserve(timings_.size());
+    for (const auto& [id, t] : timings_) timings.push_back({id, t.first, t.second});
+    parts_.exporter->export_spans(cycle_spans(c, phases, timings, previous_health_));
+  }
+  previous_health_ = c.metrics.health_score;
   return c;
+}
+
+ExporterStats AutonomousDecisionEngine::exporter_stats() const {
+  return parts_.exporter ? parts_.exporter->stats() : ExporterStats{};
 }
 
 Result<std::vector<JournalEntry>> AutonomousDecisionEngine::history() const {

@@ -77,6 +77,19 @@ class MemoryJournal final : public Journal {
   std::vector<JournalEntry> entries_;
 };
 
+class CollectingExporter final : public SpanExporter {
+ public:
+  explicit CollectingExporter(std::vector<SpanData>* out) : out_(out) {}
+  void export_spans(std::vector<SpanData> spans) override {
+    out_->insert(out_->end(), spans.begin(), spans.end());
+  }
+  bool flush(std::chrono::milliseconds) override { return true; }
+  ExporterStats stats() const override { return {out_->size(), 0, 0}; }
+
+ private:
+  std::vector<SpanData>* out_;
+};
+
 // The fixture's shape: 2 active agents, 8 pending, 3 completed, 4 telemetry.
 Snapshot fixture_snapshot() {
   Snapshot s;
@@ -97,8 +110,11 @@ struct Rig {
   FakeStore* store = nullptr;
   std::unique_ptr<AutonomousDecisionEngine> engine;
 
+  std::vector<SpanData> spans;
+
   explicit Rig(bool with_actuator = true) {
     EngineParts parts;
+    parts.exporter = std::make_unique<CollectingExporter>(&spans);
     auto st = std::make_unique<FakeStore>(&snap);
     store = st.get();
     parts.store = std::move(st);
@@ -119,6 +135,52 @@ TEST(Engine, FixtureIsCriticalAndScalesUpByThreeThroughTheActuator) {
   ASSERT_EQ(c->execution.executed.size(), 1u);
   EXPECT_EQ(c->execution.executed[0].type, "scale_up");
   EXPECT_EQ(rig.actuations, std::vector<std::string>{"scale 2->5"});
+}
+
+const SpanData* find_span(const std::vector<SpanData>& spans, const std::string& name) {
+  for (const auto& s : spans) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(Engine, EachCycleIsOneTraceWithTheSeedsSpans) {
+  Rig rig;
+  ASSERT_TRUE(rig.cycle().ok());
+  const SpanData* root = find_span(rig.spans, "swarmsh.autonomous.cycle_complete");
+  ASSERT_NE(root, nullptr);
+  EXPECT_EQ(root->parent_span_id, SpanId{});
+  for (const char* child :
+       {"swarmsh.autonomous.system_analysis", "swarmsh.autonomous.decision_generation",
+        "swarmsh.autonomous.decision_execution", "swarmsh.thesis.span_drives_code",
+        "swarmsh.thesis.telemetry_as_system"}) {
+    const SpanData* s = find_span(rig.spans, child);
+    ASSERT_NE(s, nullptr) << child;
+    EXPECT_EQ(s->trace_id, root->trace_id) << child;
+    EXPECT_EQ(s->parent_span_id, root->span_id) << child;
+  }
+  const SpanData* exec = find_span(rig.spans, "swarmsh.autonomous.decision_execution");
+  const SpanData* scaling = find_span(rig.spans, "swarmsh.autonomous.scaling_decision");
+  ASSERT_NE(scaling, nullptr);
+  EXPECT_EQ(scaling->parent_span_id, exec->span_id);
+  auto attr = [](const SpanData& s, const std::string& key) -> const AttributeValue* {
+    for (const auto& [k, v] : s.attributes) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  };
+  const SpanData* analysis = find_span(rig.spans, "swarmsh.autonomous.system_analysis");
+  EXPECT_EQ(std::get<double>(*attr(*analysis, "health_score")), 0.28909090909090907);
+  EXPECT_EQ(std::get<std::int64_t>(*attr(*analysis, "active_agents")), 2);
+  EXPECT_EQ(std::get<std::string>(*attr(*analysis, "health_state")), "critical");
+  EXPECT_EQ(std::get<std::string>(*attr(*exec, "decision_type")), "scale_up");
+  EXPECT_EQ(std::get<std::int64_t>(*attr(*root, "decisions_executed")), 1);
+  const SpanData* gen = find_span(rig.spans, "swarmsh.autonomous.decision_generation");
+  EXPECT_EQ(std::get<std::vector<std::string>>(*attr(*gen, "decision_types")),
+            std::vector<std::string>{"scale_up"});
+  const std::size_t first = rig.spans.size();
+  ASSERT_TRUE(rig.cycle().ok());
+  EXPECT_NE(rig.spans[first].trace_id, root->trace_id) << "a new trace per cycle";
 }
 
 TEST(Engine, CooldownSurvivesInTheJournalAndRollbackUsesTheInverse) {
