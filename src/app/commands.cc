@@ -62,6 +62,24 @@ ExecuteOptions to_execute_options(const ExecuteArgs& args) {
   return o;
 }
 
+nlohmann::json status_data(const Config& config, const SystemMetrics& m,
+                           const std::vector<JournalEntry>& recent) {
+  nlohmann::json status = metrics_json(m);
+  status["dry_run"] = config.gate.dry_run;
+  nlohmann::json recent_json = nlohmann::json::array();
+  for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
+  return {{"coordination_dir", config.coordination_dir},
+          {"status", status},
+          {"health_state", to_string(m.health_state)},
+          {"recent_decisions", recent_json}};
+}
+
+nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const SystemMetrics& m) {
+  return envelope("auto-status", true, status_data(engine.config(), m, recent_entries(engine, 10)),
+                  {}, warnings_of(engine.last_snapshot().rejected),
+                  std::chrono::system_clock::now());
+}
+
 int run_status(const Context& ctx) {
   AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
   auto m = engine.analyze_system_state();
@@ -69,16 +87,7 @@ int run_status(const Context& ctx) {
   const auto warnings = warnings_of(engine.last_snapshot().rejected);
   const auto recent = recent_entries(engine, 10);
   if (ctx.json) {
-    nlohmann::json status = metrics_json(*m);
-    status["dry_run"] = ctx.config.gate.dry_run;
-    nlohmann::json recent_json = nlohmann::json::array();
-    for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
-    nlohmann::json data = {{"coordination_dir", ctx.config.coordination_dir},
-                           {"status", status},
-                           {"health_state", to_string(m->health_state)},
-                           {"recent_decisions", recent_json}};
-    print_json(ctx,
-               envelope("auto-status", true, data, {}, warnings, std::chrono::system_clock::now()));
+    print_json(ctx, status_envelope(engine, *m));
   } else {
     *ctx.out << render_status(ctx.config.coordination_dir, *m, recent, warnings, ctx.style);
   }

@@ -69,6 +69,9 @@ enum class EngineMode {
 // one-shot commands from replacing dead agents (they would not be there to watch them).
 Config engine_config(const Context& ctx, EngineMode mode);
 
+// The `auto status` envelope for the engine's last analysis (also served on /status).
+nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const SystemMetrics& m);
+
 // The options every execute-like command turns into.
 ExecuteOptions to_execute_options(const ExecuteArgs& args);
 
