@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-format clang-tidy jq
+  prometheus
 )
 
 missing=()
@@ -30,3 +31,15 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The prometheus package's postinst may start its daemon (and node exporter) where an init system
+# runs; the tests start their own servers, so stop and disable whatever it started.
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  for svc in prometheus prometheus-node-exporter; do
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      "${sudo_cmd[@]}" "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+fi

@@ -131,6 +131,7 @@ class AutonomousDecisionEngine {
 
   // Leadership: only a leader executes. Set by the loop's LeaderElector; true by default.
   void set_leader(bool is_leader, std::int64_t epoch);
+  bool is_leader() const { return is_leader_; }
   // The persisted remediation switch: when off, the gate skips every decision.
   void set_remediation_enabled(bool enabled) { remediation_enabled_ = enabled; }
 
@@ -138,8 +139,11 @@ class AutonomousDecisionEngine {
   const Snapshot& last_snapshot() const { return snapshot_; }
   const CoordinationStore& store() const { return *parts_.store; }
   bool has_actuator() const { return parts_.actuator != nullptr; }
+  bool has_exporter() const { return parts_.exporter != nullptr; }
   // The span exporter's counters (all zero without one).
   ExporterStats exporter_stats() const;
+  // Sends queued spans, waiting at most `timeout`; true when all went out (or no exporter).
+  bool flush_spans(std::chrono::milliseconds timeout);
   // Why a configured adapter could not be set up (e.g. a bad actuator command); empty when all
   // is well. The engine still runs: without its actuator, scale decisions are skipped.
   const std::vector<std::string>& setup_errors() const { return setup_errors_; }

@@ -108,7 +108,8 @@ AgentStats Agent::run(const std::stop_token& stop) {
 }
 
 bool Agent::should_claim(const std::stop_token& stop) const {
-  return !stop.stop_requested() && (cfg_.max_items <= 0 || stats_.claimed < cfg_.max_items);
+  return !stop.stop_requested() && !store_gone_ &&
+         (cfg_.max_items <= 0 || stats_.claimed < cfg_.max_items);
 }
 
 void Agent::process(const WorkItem& item, const std::stop_token& stop) {
@@ -263,6 +264,8 @@ void Agent::heartbeat(const std::string& status, const std::string& current_work
   last_status_ = status;
   last_work_ = current_work;
   if (Status s = queue_.heartbeat(state); !s.ok()) {
+    // The coordination directory itself is gone: nobody can see this agent any more.
+    if (s.code() == ErrorCode::kNotFound) store_gone_ = true;
     ++stats_.store_errors;
     spdlog::warn("agent {}: heartbeat failed: {}", cfg_.id, s.message());
   }

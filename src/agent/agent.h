@@ -92,6 +92,7 @@ class Agent {
   std::int64_t sequence_ = 0;  // items processed, names telemetry records
   std::string last_status_;    // as last written to agent_<id>.json
   std::string last_work_;
+  bool store_gone_ = false;  // a heartbeat found the coordination directory gone: stop
 };
 
 }  // namespace dslmodel::agent

@@ -11,6 +11,7 @@
 #include "app/agent_commands.h"
 #include "app/commands.h"
 #include "app/config_loader.h"
+#include "app/telemetry_commands.h"
 #include "app/work_commands.h"
 
 namespace dslmodel::app {
@@ -31,6 +32,7 @@ struct Parsed {
   std::string rollback_id;
   WorkArgs work;
   AgentArgs agent;
+  TelemetryArgs telemetry;
 };
 
 CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& help) {
@@ -79,6 +81,12 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   lp->add_option("--max-cycles", p.loop.max_cycles, "Stop after N cycles; 0 runs until a signal")
       ->check(CLI::NonNegativeNumber);
   add_execute_flags(lp, p.loop.execute);
+  lp->add_option("--metrics-addr", p.loop.metrics_addr,
+                 "Serve /metrics, /healthz, /readyz, /status and the OTLP receiver /v1/traces on\n"
+                 "HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one; off disables)")
+      ->each([&p](const std::string&) { p.loop.metrics_addr_given = true; });
+  lp->add_option("--spans-file", p.loop.spans_file,
+                 "Also write each cycle's spans as one OTLP JSON export per line to PATH");
   CLI::App* hi = add_command(*aut, "history", "List journaled decisions, oldest first");
   hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)");
   hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
@@ -86,6 +94,7 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();
   add_work_commands(app, p.work);
   add_agent_commands(app, p.agent);
+  add_telemetry_commands(app, p.telemetry);
 }
 
 // defaults < config file < environment < flags.
@@ -112,6 +121,9 @@ int dispatch(const CLI::App& app, const Context& ctx, const Parsed& p) {
   if (app.got_subcommand("work")) return dispatch_work(*app.get_subcommand("work"), ctx, p.work);
   if (app.got_subcommand("agent")) {
     return dispatch_agent(*app.get_subcommand("agent"), ctx, p.agent);
+  }
+  if (app.got_subcommand("telemetry")) {
+    return dispatch_telemetry(*app.get_subcommand("telemetry"), ctx, p.telemetry);
   }
   const CLI::App* aut = app.get_subcommand("auto");
   if (aut->got_subcommand("status")) return run_status(ctx);

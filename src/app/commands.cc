@@ -4,6 +4,7 @@
 #include <ostream>
 #include <set>
 
+#include "app/settings.h"
 #include "dslmodel/engine.h"
 #include "journal/history.h"
 
@@ -68,10 +69,14 @@ nlohmann::json status_data(const Config& config, const SystemMetrics& m,
   status["dry_run"] = config.gate.dry_run;
   nlohmann::json recent_json = nlohmann::json::array();
   for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
+  auto remediation = load_remediation(config.coordination_dir);
   return {{"coordination_dir", config.coordination_dir},
           {"status", status},
           {"health_state", to_string(m.health_state)},
-          {"recent_decisions", recent_json}};
+          {"recent_decisions", recent_json},
+          {"remediation", remediation.ok()
+                              ? remediation_json(*remediation)
+                              : nlohmann::json{{"error", remediation.status().message()}}}};
 }
 
 nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const SystemMetrics& m) {

@@ -41,6 +41,9 @@ struct LoopArgs {
   double interval_s = 30;
   std::int64_t max_cycles = 0;  // 0: until SIGINT/SIGTERM
   ExecuteArgs execute;
+  std::string metrics_addr = "127.0.0.1:8080";  // "off": no endpoint
+  bool metrics_addr_given = false;  // an explicit address that cannot be bound is an error
+  std::string spans_file;           // OTLP JSON, one export per line
 };
 
 struct HistoryArgs {

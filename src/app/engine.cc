@@ -328,6 +328,10 @@ Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& op
   return c;
 }
 
+bool AutonomousDecisionEngine::flush_spans(std::chrono::milliseconds timeout) {
+  return !parts_.exporter || parts_.exporter->flush(timeout);
+}
+
 ExporterStats AutonomousDecisionEngine::exporter_stats() const {
   return parts_.exporter ? parts_.exporter->stats() : ExporterStats{};
 }

@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/observability.h"
+#include "app/settings.h"
 #include "dslmodel/engine.h"
 
 namespace dslmodel::app {
@@ -64,6 +66,43 @@ nlohmann::json cycle_json(std::int64_t n, const CycleResult& c) {
 
 }  // namespace
 
+namespace {
+
+// The endpoint, or nullptr when off or (for the default address only) when it cannot be bound.
+Result<std::unique_ptr<telemetry::MetricsServer>> start_endpoint(const Context& ctx,
+                                                                 const LoopArgs& args,
+                                                                 LoopObserver& observer) {
+  if (args.metrics_addr == "off") return std::unique_ptr<telemetry::MetricsServer>();
+  auto server = observer.serve(args.metrics_addr, ctx.config.coordination_dir);
+  if (server.ok()) {
+    *ctx.err << "metrics: http://" << args.metrics_addr.substr(0, args.metrics_addr.rfind(':'))
+             << ":" << (*server)->port() << "/metrics\n";
+    return server;
+  }
+  if (args.metrics_addr_given || server.status().code() == ErrorCode::kInvalidArgument) {
+    return server.status();
+  }
+  *ctx.err << "dsl: warning: metrics endpoint not started: " << server.status().message() << "\n";
+  return std::unique_ptr<telemetry::MetricsServer>();
+}
+
+// Applies the persisted remediation switch to this cycle.
+ExecuteOptions with_remediation(const Context& ctx, AutonomousDecisionEngine& engine,
+                                ExecuteOptions options) {
+  auto setting = load_remediation(ctx.config.coordination_dir);
+  if (!setting.ok()) {
+    *ctx.err << "dsl: warning: " << setting.status().message() << "\n";
+    return options;
+  }
+  const bool configured_dry = options.dry_run.value_or(ctx.config.gate.dry_run);
+  const RemediationEffect effect = remediation_effect(*setting, configured_dry);
+  engine.set_remediation_enabled(effect.remediation_enabled);
+  options.dry_run = effect.dry_run;
+  return options;
+}
+
+}  // namespace
+
 int run_loop(const Context& ctx, const LoopArgs& args) {
   SignalBlock block;
   std::stop_source stop;
@@ -72,22 +111,34 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   std::jthread watcher(
       [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, cv, *ctx.err); });
 
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kLoop));
+  auto exporter = make_span_exporter(args.spans_file, process_env());
+  if (!exporter.ok()) return fail(ctx, "auto-loop", kExitUsage, exporter.status().message());
+  EngineParts parts;
+  parts.exporter = std::move(exporter).value();
+  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kLoop), std::move(parts));
   if (!engine.setup_errors().empty()) {
     return fail(ctx, "auto-loop", kExitUsage, engine.setup_errors().front());
   }
-  const ExecuteOptions options = to_execute_options(args.execute);
   const auto interval = std::chrono::duration<double>(args.interval_s);
+  LoopObserver observer(ctx.config, interval);
+  auto server = start_endpoint(ctx, args, observer);
+  if (!server.ok()) {
+    const int code =
+        server.status().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    return fail(ctx, "auto-loop", code, server.status().message());
+  }
+  const ExecuteOptions options = to_execute_options(args.execute);
   std::int64_t cycle = 0;
   std::int64_t executed = 0;
   std::int64_t failed = 0;
   while (!stop.stop_requested()) {
     ++cycle;
-    auto result = engine.run_cycle(options);
+    auto result = engine.run_cycle(with_remediation(ctx, engine, options));
     if (!result.ok()) {
       if (cycle == 1) return fail(ctx, "auto-loop", kExitFailure, result.status().message());
       *ctx.err << "dsl: cycle " << cycle << " failed: " << result.status().message() << "\n";
     } else {
+      observer.record(engine, *result);
       executed += static_cast<std::int64_t>(result->execution.executed.size());
       failed += static_cast<std::int64_t>(result->execution.failed.size());
       if (ctx.json) {
@@ -103,9 +154,15 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
     std::unique_lock lock(mu);
     cv.wait_for(lock, stop.get_token(), interval, [] { return false; });
   }
+  engine.flush_spans(std::chrono::seconds(3));
   if (!ctx.json) {
     *ctx.out << "loop stopped after " << cycle << " cycle(s): " << executed << " executed, "
-             << failed << " failed\n";
+             << failed << " failed";
+    if (engine.has_exporter()) {
+      const ExporterStats s = engine.exporter_stats();
+      *ctx.out << "; " << s.exported << " spans exported, " << s.dropped << " spans dropped";
+    }
+    *ctx.out << "\n";
   }
   return kExitOk;
 }

@@ -106,8 +106,14 @@ Status DirWorkQueue::heartbeat(const AgentState& agent) {
                {"host", agent.host}};
   if (!agent.current_work.empty()) doc["current_work"] = agent.current_work;
   if (agent.created) doc["created"] = format_iso8601(*agent.created);
-  return detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), doc.dump(),
-                               detail::Sync::kNone);
+  Status s = detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), doc.dump(),
+                                   detail::Sync::kNone);
+  std::error_code ec;
+  if (!s.ok() && !fs::is_directory(dir_, ec)) {
+    return {ErrorCode::kNotFound,
+            fmt::format("coordination directory not found: {}", dir_.string())};
+  }
+  return s;
 }
 
 Status DirWorkQueue::record_telemetry(const std::string& id, const nlohmann::json& metrics) {

@@ -1,1 +1,209 @@
-// (being written)
+#include "telemetry/http_server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <charconv>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace dslmodel::telemetry {
+
+struct MetricsServer::Impl {
+  explicit Impl(ServerConfig c) : cfg(std::move(c)), receiver(cfg.receiver) {}
+
+  ServerConfig cfg;
+  OtlpReceiver receiver;
+  httplib::Server server;
+  int port = 0;
+  std::jthread thread;
+  std::once_flag stopped;
+};
+
+namespace {
+
+constexpr const char* kText = "text/plain; charset=utf-8";
+
+// Calls `fn`, turning an exception into a 500.
+template <typename F>
+void guarded(httplib::Response& res, F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    res.status = 500;
+    res.set_content(fmt::format("internal error: {}\n", e.what()), kText);
+  } catch (...) {
+    res.status = 500;
+    res.set_content("internal error\n", kText);
+  }
+}
+
+std::optional<std::uint64_t> content_length(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const std::string v = req.get_header_value("Content-Length");
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+void send(httplib::Response& res, const ReceiverReply& reply, bool close) {
+  res.status = reply.status;
+  res.set_content(reply.body, reply.content_type);
+  if (close) res.set_header("Connection", "close");
+}
+
+void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) {
+  if (!s.receiver.enabled()) {
+    res.status = 404;
+    res.set_content("OTLP receiver disabled\n", kText);
+    return;
+  }
+  const auto length = content_length(req);
+  if (auto early = s.receiver.precheck(req.get_header_value("Content-Type"), length)) {
+    return send(res, *early, true);
+  }
+  const std::size_t limit = s.receiver.config().max_body_bytes;
+  std::string body;
+  body.reserve(length ? static_cast<std::size_t>(*length) : 0);
+  bool over = false;
+  const bool read_ok = reader([&](const char* data, std::size_t n) {
+    if (body.size() + n > limit) {
+      over = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (over) return send(res, s.receiver.too_large(), true);
+  if (!read_ok) {
+    res.status = 400;
+    res.set_content("could not read the request body\n", kText);
+    return;
+  }
+  send(res, s.receiver.handle(body), false);
+}
+
+void add_routes(MetricsServer::Impl& s) {
+  s.server.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] {
+      res.set_content(s.cfg.metrics ? s.cfg.metrics() : std::string(),
+                      "text/plain; version=0.0.4; charset=utf-8");
+    });
+  });
+  s.server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", kText);
+  });
+  s.server.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] {
+      if (!s.cfg.ready || s.cfg.ready()) {
+        res.set_content("ready\n", kText);
+        return;
+      }
+      res.status = 503;
+      res.set_content("not ready: no cycle has succeeded recently\n", kText);
+    });
+  });
+  s.server.Get("/status", [&s](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] {
+      res.set_content(s.cfg.status_json ? s.cfg.status_json() : std::string("{}"),
+                      "application/json");
+    });
+  });
+  s.server.Post("/v1/traces", [&s](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    guarded(res, [&] { receive_traces(s, req, res, reader); });
+  });
+}
+
+void configure(MetricsServer::Impl& s) {
+  const std::size_t threads = s.cfg.threads > 0 ? s.cfg.threads : 1;
+  s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.server.set_keep_alive_timeout(static_cast<time_t>(s.cfg.keep_alive_timeout.count()));
+  s.server.set_read_timeout(static_cast<time_t>(s.cfg.read_timeout.count()), 0);
+  s.server.set_write_timeout(static_cast<time_t>(s.cfg.read_timeout.count()), 0);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second engine
+  // bind the same port silently.
+  s.server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s.server.set_payload_max_length(s.cfg.receiver.max_body_bytes);
+  s.server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        res.status = 500;
+        res.set_content("internal error\n", kText);
+      });
+  add_routes(s);
+}
+
+}  // namespace
+
+Result<std::pair<std::string, int>> parse_listen_address(std::string_view addr) {
+  auto bad = [&](std::string_view why) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("invalid listen address \"{}\": {}", addr, why));
+  };
+  const auto colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return bad("expected host:port");
+  std::string_view host = addr.substr(0, colon);
+  const std::string_view port_text = addr.substr(colon + 1);
+  if (host.starts_with('[')) {
+    if (!host.ends_with(']') || host.size() < 3) return bad("unbalanced brackets");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad("an IPv6 host must be in brackets");
+  }
+  int port = -1;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  return std::pair<std::string, int>(host.empty() ? "0.0.0.0" : std::string(host), port);
+}
+
+MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(ServerConfig cfg) {
+  try {
+    auto impl = std::make_unique<Impl>(std::move(cfg));
+    configure(*impl);
+    Impl& s = *impl;
+    if (s.cfg.port == 0) {
+      s.port = s.server.bind_to_any_port(s.cfg.host);
+    } else {
+      s.port = s.server.bind_to_port(s.cfg.host, s.cfg.port) ? s.cfg.port : -1;
+    }
+    if (s.port <= 0) {
+      return Status(ErrorCode::kUnavailable,
+                    fmt::format("cannot listen on {}:{}", s.cfg.host, s.cfg.port));
+    }
+    s.thread = std::jthread([&s] { s.server.listen_after_bind(); });
+    // stop() is a no-op until the loop runs: wait for it so that a prompt stop() cannot hang.
+    for (int i = 0; i < 5000 && !s.server.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::kUnavailable,
+                  fmt::format("cannot start the HTTP server: {}", e.what()));
+  }
+}
+
+int MetricsServer::port() const { return impl_->port; }
+
+void MetricsServer::stop() {
+  std::call_once(impl_->stopped, [this] {
+    impl_->server.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  });
+}
+
+}  // namespace dslmodel::telemetry

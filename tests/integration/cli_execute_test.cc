@@ -192,11 +192,17 @@ TEST(CliExecute, KillNineDuringExecuteLeavesFilesWholeAndJournalReadable) {
   EXPECT_EQ(s.exit_code, 0) << s.err;
 }
 
+// These loops start no agents (the loop's default actuator would).
+std::string watch_only(const TempDir& d) {
+  write_file(d / "watch.toml", "[actuator]\nkind = \"none\"\n");
+  return (d / "watch.toml").string();
+}
+
 TEST(CliLoop, RunsTheGivenCyclesOneLineEach) {
   TempDir d;
   write_orphan_scenario(d);
-  DslRun r =
-      run_dsl({"auto", "loop", "--interval", "0.1", "--max-cycles", "3", "-c", d.path().string()});
+  DslRun r = run_dsl({"--config", watch_only(d), "auto", "loop", "--interval", "0.1",
+                      "--max-cycles", "3", "-c", d.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("cycle 1 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cycle 3 "), std::string::npos) << r.out;
@@ -207,7 +213,8 @@ TEST(CliLoop, SigtermFinishesTheCycleAndExitsZero) {
   TempDir d;
   write_orphan_scenario(d);
   for (int sig : {SIGTERM, SIGINT}) {
-    DslProcess p({"auto", "loop", "--interval", "60", "-c", d.path().string()});
+    DslProcess p(
+        {"--config", watch_only(d), "auto", "loop", "--interval", "60", "-c", d.path().string()});
     for (int i = 0; i < 200 && p.out().find("cycle 1 ") == std::string::npos; ++i) {
       std::this_thread::sleep_for(50ms);
     }

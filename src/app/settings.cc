@@ -1,0 +1,131 @@
+#include "app/settings.h"
+
+#include <string>
+
+#include "dslmodel/time.h"
+#include "platform/files.h"
+
+namespace dslmodel::app {
+namespace {
+
+using Mode = RemediationSetting::Mode;
+
+constexpr std::size_t kMaxSettingsSize = std::size_t{64} * 1024;
+constexpr const char* kKey = "remediation";
+
+Status corrupt(const std::filesystem::path& file, const std::string& why) {
+  return {ErrorCode::kCorrupt, file.string() + ": " + why};
+}
+
+Result<RemediationSetting> parse_remediation(const std::filesystem::path& file,
+                                             const nlohmann::json& r) {
+  if (!r.is_object()) return corrupt(file, "\"remediation\" is not an object");
+  const auto enabled = r.find("enabled");
+  const auto live = r.find("live");
+  if (enabled == r.end() || !enabled->is_boolean()) {
+    return corrupt(file, "\"remediation.enabled\" is not a boolean");
+  }
+  if (live != r.end() && !live->is_boolean()) {
+    return corrupt(file, "\"remediation.live\" is not a boolean");
+  }
+  RemediationSetting s;
+  const bool is_live = live != r.end() && live->get<bool>();
+  s.mode = !enabled->get<bool>() ? Mode::kDisabled : is_live ? Mode::kLive : Mode::kDryRun;
+  if (const auto at = r.find("changed_at"); at != r.end() && !at->is_null()) {
+    std::optional<TimePoint> t =
+        at->is_string() ? parse_iso8601(at->get<std::string>()) : std::nullopt;
+    if (!t) return corrupt(file, "\"remediation.changed_at\" is not an ISO-8601 time");
+    s.changed_at = t;
+  }
+  return s;
+}
+
+// The file's top-level object, or an empty object when it is missing or unusable.
+nlohmann::json existing_object(const std::filesystem::path& file) {
+  Result<std::string> text = platform::read_file_limited(file, kMaxSettingsSize);
+  if (!text.ok()) return nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+}  // namespace
+
+RemediationEffect remediation_effect(const RemediationSetting& setting, bool configured_dry_run) {
+  switch (setting.mode) {
+    case Mode::kDisabled:
+      return {.remediation_enabled = false, .dry_run = configured_dry_run};
+    case Mode::kDryRun:
+      return {.remediation_enabled = true, .dry_run = true};
+    case Mode::kUnset:
+    case Mode::kLive:
+      break;
+  }
+  return {.remediation_enabled = true, .dry_run = configured_dry_run};
+}
+
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::kUnset:
+      return "unset";
+    case Mode::kDisabled:
+      return "disabled";
+    case Mode::kDryRun:
+      return "dry_run";
+    case Mode::kLive:
+      return "live";
+  }
+  return "unset";
+}
+
+std::filesystem::path settings_path(const std::filesystem::path& coordination_dir) {
+  return coordination_dir / ".dsl" / "settings.json";
+}
+
+Result<RemediationSetting> load_remediation(const std::filesystem::path& coordination_dir) {
+  const std::filesystem::path file = settings_path(coordination_dir);
+  Result<std::string> text = platform::read_file_limited(file, kMaxSettingsSize);
+  if (!text.ok()) {  // the message names the file
+    if (text.status().code() == ErrorCode::kNotFound) return RemediationSetting{};
+    return text.status();
+  }
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return corrupt(file, "not valid JSON");
+  if (!j.is_object()) return corrupt(file, "not a JSON object");
+  const auto r = j.find(kKey);
+  if (r == j.end()) return RemediationSetting{};
+  return parse_remediation(file, *r);
+}
+
+Status save_remediation(const std::filesystem::path& coordination_dir,
+                        const RemediationSetting& setting) {
+  const std::filesystem::path file = settings_path(coordination_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) return {ErrorCode::kIo, file.parent_path().string() + ": " + ec.message()};
+  nlohmann::json j = existing_object(file);
+  if (setting.mode == Mode::kUnset) {
+    j.erase(kKey);
+  } else {
+    nlohmann::json r = remediation_json(setting);
+    r.erase("mode");
+    j[kKey] = std::move(r);
+  }
+  return platform::atomic_write_file(file, j.dump(2) + "\n");
+}
+
+nlohmann::json remediation_json(const RemediationSetting& setting) {
+  nlohmann::json j;
+  if (setting.mode == Mode::kUnset) {
+    j["enabled"] = nullptr;
+    j["live"] = nullptr;
+  } else {
+    j["enabled"] = setting.mode != Mode::kDisabled;
+    j["live"] = setting.mode == Mode::kLive;
+  }
+  j["mode"] = std::string(mode_name(setting.mode));
+  j["changed_at"] =
+      setting.changed_at ? nlohmann::json(format_iso8601(*setting.changed_at)) : nlohmann::json();
+  return j;
+}
+
+}  // namespace dslmodel::app
