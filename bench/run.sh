@@ -11,3 +11,10 @@ echo "== core: measure and decide"
 echo
 echo "== agents: claim-and-complete throughput on no-op items"
 "$build/bench/dsl_agents_bench"
+echo
+echo "== OTLP receiver: spans per minute through /v1/traces"
+cmake --build "$build" --target dsl_ingest_bench dsl_telemetry_bench >/dev/null
+"$build/bench/dsl_ingest_bench" 10
+echo
+echo "== exporter: cost per cycle"
+"$build/bench/dsl_telemetry_bench" --benchmark_min_time=0.2

@@ -34,6 +34,10 @@ struct SpanData {
   std::string status_message;  // with error
 };
 
+// Random ids, never all zero. Thread-safe (a generator per thread).
+TraceId new_trace_id();
+SpanId new_span_id();
+
 struct ExporterStats {
   std::uint64_t exported = 0;         // spans a peer accepted (or written)
   std::uint64_t dropped = 0;          // spans given up: queue full, peer down, rejected

@@ -229,11 +229,32 @@ void Agent::record(const WorkItem& item, const Outcome& o, const std::string& re
                                   {"success", o.completion.success && !o.cancelled},
                                   {"attempt", item.attempts + 1},
                                   {"result", result}};
+  if (cfg_.spans != nullptr) export_span(item, o, result);
   Status s = queue_.record_telemetry(fmt::format("{}-{}", cfg_.id, sequence_), metrics);
   if (!s.ok()) {
     ++stats_.store_errors;
     spdlog::warn("agent {}: telemetry for {}: {}", cfg_.id, item.id, s.message());
   }
+}
+
+void Agent::export_span(const WorkItem& item, const Outcome& o, const std::string& result) {
+  const auto end =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
+  SpanData s;
+  s.name = "swarmsh.agent.work_item";
+  s.trace_id = new_trace_id();
+  s.span_id = new_span_id();
+  s.end_unix_nano = end;
+  s.start_unix_nano = end - o.completion.duration_ms * 1'000'000;
+  s.attributes = {{"agent_id", cfg_.id},
+                  {"work_id", item.id},
+                  {"attempt", item.attempts + 1},
+                  {"exit_code", std::int64_t{o.completion.exit_code}},
+                  {"duration_ms", o.completion.duration_ms},
+                  {"result", result}};
+  s.error = !(o.completion.success && !o.cancelled);
+  if (s.error) s.status_message = o.completion.error;
+  cfg_.spans->export_spans({std::move(s)});
 }
 
 void Agent::wait_idle(const std::stop_token& stop) {

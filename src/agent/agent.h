@@ -16,6 +16,7 @@
 
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
+#include "dslmodel/telemetry.h"
 #include "dslmodel/work_queue.h"
 
 namespace dslmodel::agent {
@@ -33,6 +34,7 @@ struct AgentConfig {
   std::chrono::milliseconds kill_grace{2000};    // SIGTERM to SIGKILL, on timeout or stop
   std::int64_t max_items = 0;                    // stop after this many claims; 0 = unlimited
   bool exit_when_idle = false;                   // return once nothing is pending
+  SpanExporter* spans = nullptr;  // when set, one swarmsh.agent.work_item span per item
 };
 
 // What one run() did. Every claimed item ends in exactly one of completed, failed, released or
@@ -79,6 +81,7 @@ class Agent {
                     const std::stop_token& stop);
   void report(const WorkItem& item, const Outcome& outcome);
   void record(const WorkItem& item, const Outcome& outcome, const std::string& result);
+  void export_span(const WorkItem& item, const Outcome& outcome, const std::string& result);
   void wait_idle(const std::stop_token& stop);
   void heartbeat(const std::string& status, const std::string& current_work = {});
   void heartbeat_if_due(const std::string& status, const std::string& current_work);

@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "app/actuator_factory.h"
+#include "app/observability.h"
 #include "store/dir_work_queue.h"
 
 namespace dslmodel::app {
@@ -129,14 +130,21 @@ int run_agent(const Context& ctx, const AgentArgs& args) {
   // Logs go to stderr: stdout carries the summary or the JSON envelope.
   spdlog::set_level(spdlog::level::from_str(ctx.verbose ? "info" : ctx.config.log_level));
 
+  // Spans to OTEL_EXPORTER_OTLP_ENDPOINT (e.g. the loop's own receiver), when set.
+  auto spans = make_span_exporter("", process_env());
+  if (!spans.ok()) return fail(ctx, "agent-run", kExitUsage, spans.status().message());
+
   SignalBlock block;
   std::stop_source stop;
   std::jthread watcher(
       [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, *ctx.err); });
   store::DirWorkQueue queue(dir, ctx.config.store);
   SystemClock clock;
-  agent::Agent worker(queue, to_agent_config(args), clock);
+  agent::AgentConfig config = to_agent_config(args);
+  config.spans = spans->get();
+  agent::Agent worker(queue, std::move(config), clock);
   const agent::AgentStats stats = worker.run(stop.get_token());
+  if (*spans) (*spans)->flush(std::chrono::seconds(2));
   print_summary(ctx, worker.config().id, stats);
   return kExitOk;
 }

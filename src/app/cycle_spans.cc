@@ -3,23 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 
 namespace dslmodel {
 namespace {
-
-template <std::size_t N>
-std::array<std::uint8_t, N> random_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::array<std::uint8_t, N> id{};
-  while (std::all_of(id.begin(), id.end(), [](std::uint8_t b) { return b == 0; })) {
-    for (std::size_t i = 0; i < N; i += 8) {
-      std::uint64_t r = rng();
-      for (std::size_t j = 0; j < 8 && i + j < N; ++j) id[i + j] = (r >> (8 * j)) & 0xff;
-    }
-  }
-  return id;
-}
 
 std::int64_t nanos(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -30,7 +16,7 @@ SpanData make_span(std::string name, const TraceId& trace, const SpanId& parent,
   SpanData s;
   s.name = std::move(name);
   s.trace_id = trace;
-  s.span_id = random_id<8>();
+  s.span_id = new_span_id();
   s.parent_span_id = parent;
   s.start_unix_nano = nanos(start);
   s.end_unix_nano = nanos(std::max(start, end));
@@ -105,7 +91,7 @@ SpanData root_span(const CycleResult& c, const CyclePhases& p, const TraceId& tr
 std::vector<SpanData> cycle_spans(const CycleResult& c, const CyclePhases& p,
                                   const std::vector<DecisionTiming>& timings,
                                   std::optional<double> previous_health) {
-  const TraceId trace = random_id<16>();
+  const TraceId trace = new_trace_id();
   std::vector<SpanData> out;
   out.push_back(root_span(c, p, trace, previous_health));
   const SpanId root = out.front().span_id;

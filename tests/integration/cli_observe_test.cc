@@ -77,6 +77,13 @@ TEST(Observe, LoopServesMetricsHealthReadinessAndStatus) {
   EXPECT_NE(metrics->body.find("autonomous_work_queue_size"), std::string::npos);
   EXPECT_NE(metrics->body.find("autonomous_is_leader"), std::string::npos);
   EXPECT_NE(metrics->body.find("autonomous_cycles_total"), std::string::npos);
+  // Every name the dashboard and the alert rules may query is really exported.
+  std::istringstream names(
+      slurp(std::string(DSLMODEL_TESTDATA_DIR) + "/../deploy/exported-metrics.txt"));
+  for (std::string name; std::getline(names, name);) {
+    if (name.empty() || name[0] == '#') continue;
+    EXPECT_NE(metrics->body.find(name), std::string::npos) << name << " not exported";
+  }
   auto healthz = http.Get("/healthz");
   ASSERT_TRUE(healthz);
   EXPECT_EQ(healthz->status, 200);
@@ -111,6 +118,45 @@ TEST(Observe, ARealPrometheusScrapesTheLoop) {
   EXPECT_EQ(loop.wait(), 0) << loop.err();
   ASSERT_TRUE(value.has_value()) << prom->log();
   EXPECT_NEAR(*value, 0.28909090909090907, 1e-12);
+}
+
+TEST(Observe, AgentsSendTheirSpansToTheLoopsReceiver) {
+  TempDir d;
+  for (int i = 0; i < 3; ++i) {
+    write_file(d / ("work_t" + std::to_string(i) + ".json"),
+               R"({"status":"pending","command":["true"],"max_attempts":1})");
+  }
+  DslProcess loop({"--config", watch_only(d), "auto", "loop", "--interval", "0.2", "--metrics-addr",
+                   "127.0.0.1:0", "-c", d.path().string()});
+  const int port = metrics_port(loop);
+  ASSERT_GT(port, 0) << loop.err();
+  DslRun agent =
+      run_dsl({"agent", "run", "--id", "tracer", "--exit-when-idle", "-c", d.path().string()},
+              {"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:" + std::to_string(port)});
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  httplib::Client http("127.0.0.1", port);
+  std::string body;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = http.Get("/metrics");
+        body = r ? r->body : "";
+        return body.find("autonomous_otlp_spans_received_total 3") != std::string::npos;
+      },
+      20s))
+      << body;
+  int span_files = 0;
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("telemetry_otlp-")) continue;
+    ++span_files;
+    EXPECT_NE(slurp(e.path()).find("swarmsh.agent.work_item"), std::string::npos);
+  }
+  EXPECT_GE(span_files, 1);
+  loop.signal(SIGTERM);
+  EXPECT_EQ(loop.wait(), 0);
+  // Received spans count toward telemetry_volume: 3 per-item records + 3 spans.
+  DslRun st = run_dsl({"--json", "auto", "status", "-c", d.path().string()});
+  EXPECT_EQ(st.json()["data"]["status"]["telemetry_volume"], 6) << st.out;
 }
 
 TEST(Observe, MetricsOffAndABadAddress) {

@@ -101,7 +101,7 @@ TEST_F(CommandActuatorTest, CreateLeavesNonIdentifierBracesAlone) {
   cfg.scale_command = {"curl", "-d", R"({"replicas": {target_agents}})", "{}", "{ x }"};
   auto a = CommandActuator::create(cfg, "/c");
   ASSERT_TRUE(a.ok()) << a.status().message();
-  ScaleRequest req{1, 4, "dec-1"};
+  ScaleRequest req = make_request(1, 4, "dec-1");
   EXPECT_EQ((*a)->expand(req),
             (std::vector<std::string>{"curl", "-d", R"({"replicas": 4})", "{}", "{ x }"}));
 }
