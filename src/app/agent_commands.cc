@@ -18,45 +18,11 @@
 #include "agent/agent.h"
 #include "app/actuator_factory.h"
 #include "app/observability.h"
+#include "app/signals.h"
 #include "store/dir_work_queue.h"
 
 namespace dslmodel::app {
 namespace {
-
-// Blocks SIGINT/SIGTERM for the lifetime of the object and restores the old mask after.
-class SignalBlock {
- public:
-  SignalBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SignalBlock(const SignalBlock&) = delete;
-  SignalBlock& operator=(const SignalBlock&) = delete;
-  const sigset_t& set() const { return set_; }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-};
-
-// Waits for SIGINT/SIGTERM; on one, requests `stop`. Ends when its own token is stopped.
-void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source& stop,
-                   std::ostream& err) {
-  while (!self.stop_requested()) {
-    timespec ts{0, 100'000'000};
-    siginfo_t info{};
-    int sig = sigtimedwait(&set, &info, &ts);
-    if (sig > 0) {
-      err << "dsl: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-          << " received, finishing or releasing the current item\n";
-      stop.request_stop();
-      return;
-    }
-  }
-}
 
 std::string hostname() {
   char buf[256] = {};
@@ -136,8 +102,9 @@ int run_agent(const Context& ctx, const AgentArgs& args) {
 
   SignalBlock block;
   std::stop_source stop;
-  std::jthread watcher(
-      [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, *ctx.err); });
+  std::jthread watcher([&](const std::stop_token& self) {
+    watch_signals(self, block.set(), stop, *ctx.err, "finishing or releasing the current item");
+  });
   store::DirWorkQueue queue(dir, ctx.config.store);
   SystemClock clock;
   agent::AgentConfig config = to_agent_config(args);

@@ -15,46 +15,11 @@
 #include "app/commands.h"
 #include "app/observability.h"
 #include "app/settings.h"
+#include "app/signals.h"
 #include "dslmodel/engine.h"
 
 namespace dslmodel::app {
 namespace {
-
-// Blocks SIGINT/SIGTERM for the lifetime of the object and restores the old mask after.
-class SignalBlock {
- public:
-  SignalBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SignalBlock(const SignalBlock&) = delete;
-  SignalBlock& operator=(const SignalBlock&) = delete;
-  const sigset_t& set() const { return set_; }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-};
-
-// Waits for SIGINT/SIGTERM; on one, requests `stop`. Ends when its own token is stopped.
-void watch_signals(const std::stop_token& self, const sigset_t& set, std::stop_source& stop,
-                   std::condition_variable_any& cv, std::ostream& err) {
-  while (!self.stop_requested()) {
-    timespec ts{0, 200'000'000};
-    siginfo_t info{};
-    int sig = sigtimedwait(&set, &info, &ts);
-    if (sig > 0) {
-      err << "dsl: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-          << " received, finishing the current cycle\n";
-      stop.request_stop();
-      cv.notify_all();
-      return;
-    }
-  }
-}
 
 nlohmann::json cycle_json(std::int64_t n, const CycleResult& c) {
   return {{"cycle", n},
@@ -108,8 +73,9 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   std::stop_source stop;
   std::mutex mu;
   std::condition_variable_any cv;
-  std::jthread watcher(
-      [&](const std::stop_token& self) { watch_signals(self, block.set(), stop, cv, *ctx.err); });
+  std::jthread watcher([&](const std::stop_token& self) {
+    watch_signals(self, block.set(), stop, *ctx.err, "finishing the current cycle", &cv);
+  });
 
   auto exporter = make_span_exporter(args.spans_file, process_env());
   if (!exporter.ok()) return fail(ctx, "auto-loop", kExitUsage, exporter.status().message());
