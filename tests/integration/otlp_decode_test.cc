@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/dsl_runner.h"
 #include "platform/subprocess.h"
 #include "telemetry/otlp_json.h"
 
@@ -160,6 +161,46 @@ TEST(OtlpDecode, IndependentDecoderSeesNamesAttributesAndLinks) {
   const json& execution = by_name["swarmsh.autonomous.decision_execution"];
   EXPECT_EQ(execution["status"]["code"], 2);
   EXPECT_EQ(execution["status"]["message"], "actuator exited 1");
+}
+
+// What `dsl auto loop` itself sends (here through --spans-file) decodes the same way.
+TEST(OtlpDecode, TheLoopsOwnSpansDecode) {
+  if (!have_node()) GTEST_SKIP() << "node is not installed";
+  ASSERT_TRUE(ensure_decoder_installed());
+  testing::TempDir d;
+  fs::copy(fs::path(DSLMODEL_TESTDATA_DIR) / "dslmodel-demo-coordination", d.path(),
+           fs::copy_options::recursive);
+  testing::write_file(d / "dsl.toml", "[actuator]\nscale_command = [\"true\"]\n");
+  const auto run = testing::run_dsl({"--config", (d / "dsl.toml").string(), "auto", "loop",
+                                     "--max-cycles", "1", "--metrics-addr", "off", "--spans-file",
+                                     (d / "spans.jsonl").string(), "-c", d.path().string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string error;
+  const json out = decode(testing::slurp(d / "spans.jsonl"), &error);
+  ASSERT_TRUE(error.empty()) << error;
+  std::map<std::string, json> by_name;
+  for (const auto& s : out["spans"]) by_name[s["name"].get<std::string>()] = s;
+  const json& root = by_name["swarmsh.autonomous.cycle_complete"];
+  ASSERT_TRUE(root.is_object()) << out.dump();
+  for (const char* name :
+       {"swarmsh.autonomous.system_analysis", "swarmsh.autonomous.decision_generation",
+        "swarmsh.autonomous.decision_execution", "swarmsh.thesis.span_drives_code",
+        "swarmsh.thesis.telemetry_as_system"}) {
+    ASSERT_TRUE(by_name.contains(name)) << name << " in " << out.dump();
+    EXPECT_EQ(by_name[name]["parentSpanId"], root["spanId"]) << name;
+    EXPECT_EQ(by_name[name]["traceId"], root["traceId"]) << name;
+  }
+  const json& scaling = by_name["swarmsh.autonomous.scaling_decision"];
+  ASSERT_TRUE(scaling.is_object()) << out.dump();
+  EXPECT_EQ(scaling["parentSpanId"], by_name["swarmsh.autonomous.decision_execution"]["spanId"]);
+  const json& analysis = by_name["swarmsh.autonomous.system_analysis"];
+  EXPECT_EQ(analysis["attributeTypes"]["health_score"], "double");
+  EXPECT_EQ(analysis["attributeTypes"]["active_agents"], "int");
+  EXPECT_EQ(analysis["attributeTypes"]["health_state"], "string");
+  EXPECT_EQ(analysis["attributes"]["health_state"], "critical");
+  EXPECT_EQ(by_name["swarmsh.autonomous.decision_generation"]["attributeTypes"]["decision_types"],
+            "array");
+  EXPECT_EQ(root["attributeTypes"]["system_improvement"], "bool");
 }
 
 TEST(OtlpDecode, DecoderRejectsWhatIsNotOtlp) {
