@@ -39,6 +39,7 @@ telemetry::Labels labels_of(const Config& config) {
 
 std::vector<std::string> types_of(const auto& list) {
   std::vector<std::string> out;
+  out.reserve(list.size());
   for (const auto& e : list) out.push_back(e.type);
   return out;
 }
