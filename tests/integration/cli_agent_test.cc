@@ -98,9 +98,13 @@ TEST(CliAgent, SigtermMidItemStopsCleanly) {
 TEST(CliAgent, SigintLetsAShortItemFinish) {
   TempDir d;
   const std::string dir = d.path().string();
-  add(dir, {"--id", "short", "--", "sleep", "0.5"});
+  add(dir, {"--id", "short", "--", "sleep", "1.5"});
   DslProcess agent({"agent", "run", "-c", dir, "--id", "t3"});
-  ASSERT_TRUE(wait_for([&] { return read_json(d / "work_short.json")["status"] == "claimed"; }));
+  ASSERT_TRUE(wait_for([&] {
+    // The file moves under archive/ once the item is done: read it only while it is there.
+    const nlohmann::json w = read_json(d / "work_short.json");
+    return w.is_object() && w.value("status", "") == "claimed";
+  }));
   agent.signal(SIGINT);
   EXPECT_EQ(agent.wait(), 0) << agent.err();
   EXPECT_EQ(read_json(d / "completed_short.json")["status"], "completed");
