@@ -31,24 +31,8 @@ struct Step {
   std::string note;
 };
 
-std::string_view op_name(RepairOp op) {
-  switch (op) {
-    case RepairOp::kRequeue:
-      return "requeue";
-    case RepairOp::kDeadLetter:
-      return "dead_letter";
-    case RepairOp::kRetryFailed:
-      return "retry_failed";
-    case RepairOp::kArchive:
-      return "archive";
-    case RepairOp::kFinalize:
-      return "finalize";
-  }
-  return "unknown";
-}
-
 Step skip(const RepairAction& a, std::string_view why) {
-  return {std::nullopt, fmt::format("{} {}: skipped: {}", op_name(a.op), a.file, why)};
+  return {std::nullopt, fmt::format("{} {}: skipped: {}", to_string(a.op), a.file, why)};
 }
 
 // A record's text and its JSON object, or the reason it cannot be used.
