@@ -18,3 +18,7 @@ cmake --build "$build" --target dsl_ingest_bench dsl_telemetry_bench >/dev/null
 echo
 echo "== exporter: cost per cycle"
 "$build/bench/dsl_telemetry_bench" --benchmark_min_time=0.2
+echo
+echo "== etcd: claim throughput and failover"
+cmake --build "$build" --target dsl_ha_bench >/dev/null
+"$build/bench/dsl_ha_bench"

@@ -9,7 +9,7 @@ packages=(
   libcpp-httplib-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-format clang-tidy jq
-  prometheus
+  prometheus etcd-server etcd-client
 )
 
 missing=()
@@ -33,9 +33,9 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # The prometheus package's postinst may start its daemon (and node exporter) where an init system
-# runs; the tests start their own servers, so stop and disable whatever it started.
-if [[ " ${missing[*]} " == *" prometheus "* ]]; then
-  for svc in prometheus prometheus-node-exporter; do
+# runs (so may etcd's); the tests start their own servers, so stop and disable whatever it started.
+if [[ " ${missing[*]} " == *" prometheus "* || " ${missing[*]} " == *" etcd-server "* ]]; then
+  for svc in prometheus prometheus-node-exporter etcd; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
       "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
     elif [ -x "/etc/init.d/$svc" ]; then

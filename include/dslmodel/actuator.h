@@ -2,6 +2,7 @@
 // Implementations are used from one thread at a time.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct ScaleRequest {
   // Ids of the agents the engine counted as active. An actuator that runs only some of the
   // swarm uses it to leave the others' share of the target alone.
   std::vector<std::string> active_agents;
+  // The leader epoch the engine holds (0: no leader election). An actuator that writes to a
+  // store able to check it refuses the change once that epoch is no longer the leader's.
+  std::int64_t epoch = 0;
 };
 
 struct ActuationResult {

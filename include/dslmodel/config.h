@@ -62,7 +62,16 @@ struct ActuatorConfig {
 };
 
 struct StoreConfig {
-  std::size_t max_file_size = 1 << 20;  // larger files are rejected
+  std::size_t max_file_size = 1 << 20;  // larger records are rejected
+  // Where the coordination state lives: empty for the coordination directory, or
+  // "etcd://host:port[,host:port...]/prefix" for etcd (DSLMODEL_STORE, --store).
+  std::string url;
+};
+
+// Leader election among engine replicas (on with leader_election).
+struct HaConfig {
+  Seconds lease_ttl{10};  // etcd: a leader that stops renewing loses leadership after this
+  std::string id;         // this replica's id; empty: "<host>-<pid>"
 };
 
 struct Config {
@@ -73,6 +82,7 @@ struct Config {
   ActuatorConfig actuator;
   StoreConfig store;
   bool leader_election = false;
+  HaConfig ha;
   std::string log_level = "warn";
   std::map<std::string, std::string> labels;  // constant labels for exported metrics
 };

@@ -22,6 +22,7 @@
 #include "dslmodel/config.h"
 #include "dslmodel/decision.h"
 #include "dslmodel/journal.h"
+#include "dslmodel/leader.h"
 #include "dslmodel/metrics.h"
 #include "dslmodel/policy.h"
 #include "dslmodel/snapshot.h"
@@ -73,15 +74,17 @@ struct CycleResult {
   std::int64_t duration_ms = 0;
 };
 
-// The adapters an engine works through. Any left null gets the default: a DirStore on
-// config.coordination_dir, a FileJournal in its state dir, the system clock, and the actuator
-// config.actuator.kind names (see ActuatorConfig; with none, scale decisions are skipped).
-// Members are destroyed in reverse order: the actuator (which may run a thread reading the
-// clock) goes first, the clock last.
+// The adapters an engine works through. Any left null gets the default: the store
+// config.store.url names (a DirStore on config.coordination_dir when empty, else etcd), the journal
+// beside it, the system clock, and the actuator config.actuator.kind names (see ActuatorConfig;
+// with none, scale decisions are skipped). Without an elector the engine is always the leader
+// (epoch 0). Members are destroyed in reverse order: the actuator (which may run a thread reading
+// the clock) goes first, the clock last.
 struct EngineParts {
   std::unique_ptr<Clock> clock;
   std::unique_ptr<CoordinationStore> store;
   std::unique_ptr<Journal> journal;
+  std::unique_ptr<LeaderElector> elector;  // null: always leader
   std::unique_ptr<SpanExporter> exporter;  // null: no spans
   std::unique_ptr<Actuator> actuator;
 };
@@ -129,16 +132,24 @@ class AutonomousDecisionEngine {
   int max_concurrent_decisions() const { return config_.gate.max_concurrent_decisions; }
   void set_max_concurrent_decisions(int n) { config_.gate.max_concurrent_decisions = n; }
 
-  // Leadership: only a leader executes. Set by the loop's LeaderElector; true by default.
+  // Leadership: only a leader gates, executes and journals; a follower measures and decides, and
+  // reports every decision skipped with reason not_leader. With an elector (EngineParts) the
+  // engine takes its leadership from it at the start of every cycle and confirms it (fencing)
+  // right before every journal write and every action; once that fails it acts no more in that
+  // cycle. Without one, set_leader() sets it (true by default).
   void set_leader(bool is_leader, std::int64_t epoch);
   bool is_leader() const { return is_leader_; }
+  std::int64_t epoch() const { return epoch_; }
+  // The elector's view now (always leader, epoch 0, without an elector).
+  Leadership leadership() const;
+  LeaderElector* elector() const { return parts_.elector.get(); }
   // The persisted remediation switch: when off, the gate skips every decision.
   void set_remediation_enabled(bool enabled) { remediation_enabled_ = enabled; }
 
   const Config& config() const { return config_; }
   const Snapshot& last_snapshot() const { return snapshot_; }
   const CoordinationStore& store() const { return *parts_.store; }
-  bool has_actuator() const { return parts_.actuator != nullptr; }
+  bool has_actuator() const { return parts_.actuator != nullptr || lazy_actuator_; }
   bool has_exporter() const { return parts_.exporter != nullptr; }
   // The span exporter's counters (all zero without one).
   ExporterStats exporter_stats() const;
@@ -161,6 +172,12 @@ class AutonomousDecisionEngine {
                                         const DecisionHistory& history, TimePoint now) const;
   // Journals a failed outcome for every intent left open by an engine that was killed mid-action.
   void close_interrupted();
+  // The elector's replica id, "" without one.
+  std::string replica() const { return parts_.elector ? parts_.elector->id() : std::string(); }
+  // Takes leadership and epoch from the elector, if any.
+  void refresh_leadership();
+  // Fencing: ok when no elector, or the elector confirms this epoch now; else not leader any more.
+  Status fence();
 
   Config config_;
   EngineParts parts_;
@@ -168,6 +185,8 @@ class AutonomousDecisionEngine {
   std::vector<std::unique_ptr<DecisionStrategy>> strategies_;
   std::vector<std::pair<std::string, DecisionHandler>> handlers_;
   std::map<std::string, DecisionExecutor> executors_;
+  bool lazy_actuator_ = false;  // made when leadership is won (see refresh_leadership)
+  std::string actuator_error_;  // why the lazily made actuator could not be made
   bool is_leader_ = true;
   std::int64_t epoch_ = 0;
   bool remediation_enabled_ = true;

@@ -32,6 +32,7 @@ struct JournalEntry {
   std::string output;  // actuator output, bounded
   std::int64_t duration_ms = 0;
   std::int64_t epoch = 0;  // the leader epoch the engine held
+  std::string replica;     // the id of the replica that wrote it, with leader election
   nlohmann::json inverse = nlohmann::json::object();
 };
 

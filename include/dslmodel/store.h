@@ -7,6 +7,7 @@
 // same store concurrently (atomic renames keep every record whole).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ class CoordinationStore {
 
   // Replays an inverse returned by apply(), newest change first. Idempotent.
   virtual Status undo(const nlohmann::json& inverse) = 0;
+
+  // Fencing: from now on apply() and undo() write only while `epoch` is still the leader's
+  // epoch, and fail with kConflict once it is not (0: unfenced). A store that cannot check this
+  // ignores it; the engine confirms its leadership before acting either way.
+  virtual void set_fencing_epoch(std::int64_t epoch) { (void)epoch; }
 
   // Where the engine keeps its private state for this store (journal, settings): a directory.
   virtual std::string state_dir() const = 0;

@@ -9,10 +9,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dslmodel/config.h"
@@ -112,6 +116,17 @@ class WorkQueue {
   // Puts an item back to pending from wherever it is (claimed, dead_, failed completed_), keeping
   // its payload; attempts reset to 0. kNotFound when no such item.
   virtual Status requeue(const std::string& id) = 0;
+
+  // Blocks until work may have arrived, at most `max_wait`, returning early once `stop` is
+  // requested. A hint only: the caller claims afterwards and may find nothing. This default just
+  // waits (interruptibly) for max_wait; a store that can watch for new items (etcd) returns as
+  // soon as one is written. Never fails: a store it cannot watch falls back to waiting.
+  virtual void wait_for_work(std::chrono::milliseconds max_wait, std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::move(stop), max_wait, [] { return false; });
+  }
 };
 
 }  // namespace dslmodel

@@ -259,13 +259,15 @@ void Agent::export_span(const WorkItem& item, const Outcome& o, const std::strin
 
 void Agent::wait_idle(const std::stop_token& stop) {
   if (last_status_ != "idle") heartbeat("idle");
+  // The queue wakes us early when it can tell that work arrived (etcd watches for it).
   const auto poll_end = SteadyClock::now() + cfg_.poll_interval;
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
   while (!stop.stop_requested() && SteadyClock::now() < poll_end) {
-    cv.wait_until(lock, stop, std::min(poll_end, next_heartbeat_), [] { return false; });
+    const auto until = std::min(poll_end, next_heartbeat_);
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
+    if (wait.count() > 0) queue_.wait_for_work(wait, stop);
     if (!stop.stop_requested()) heartbeat_if_due("idle", {});
+    if (SteadyClock::now() < until) break;  // woken early: work may be there
   }
 }
 

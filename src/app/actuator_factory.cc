@@ -4,6 +4,8 @@
 
 #include "actuate/command_actuator.h"
 #include "actuate/process_supervisor.h"
+#include "app/backends.h"
+#include "app/pool_actuator.h"
 
 namespace dslmodel {
 
@@ -46,6 +48,10 @@ Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Cloc
   std::string kind = a.kind;
   if (kind == "auto") kind = a.scale_command.empty() ? "none" : "command";
   if (kind == "none") return std::unique_ptr<Actuator>();
+  if (kind == "pool" && !uses_etcd(config)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "actuator.kind \"pool\" needs an etcd store (--store etcd://...)");
+  }
   if (a.observe_only) return std::unique_ptr<Actuator>(std::make_unique<ObservingActuator>(kind));
   if (kind == "command") {
     auto made = actuate::CommandActuator::create(a, config.coordination_dir);
@@ -54,6 +60,13 @@ Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Cloc
   }
   if (kind == "process") {
     auto made = make_supervisor(config, clock);
+    if (!made.ok()) return made.status();
+    return std::unique_ptr<Actuator>(std::move(made).value());
+  }
+  if (kind == "pool") {
+    PoolActuator::Options options;
+    options.timeout = a.timeout;
+    auto made = PoolActuator::create(config.store.url, options, clock);
     if (!made.ok()) return made.status();
     return std::unique_ptr<Actuator>(std::move(made).value());
   }

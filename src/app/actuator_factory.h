@@ -17,6 +17,7 @@ Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& 
                                                                   const Clock& clock);
 
 // "command" → CommandActuator, "process" → ProcessActuator (its agent_command must be set),
+// "pool" → PoolActuator on config.store.url (kInvalidArgument unless it is an etcd URL),
 // "none" → nullptr, "auto" → "command" when scale_command is set, else nullptr. With
 // observe_only, a stand-in that names the kind and refuses to act.
 // Fails with kInvalidArgument when the configuration cannot make the named actuator.

@@ -17,9 +17,9 @@
 
 #include "agent/agent.h"
 #include "app/actuator_factory.h"
+#include "app/backends.h"
 #include "app/observability.h"
 #include "app/signals.h"
-#include "store/dir_work_queue.h"
 
 namespace dslmodel::app {
 namespace {
@@ -90,9 +90,11 @@ int run_agent(const Context& ctx, const AgentArgs& args) {
   }
   const std::string& dir = ctx.config.coordination_dir;
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
+  if (!uses_etcd(ctx.config) && !std::filesystem::is_directory(dir, ec)) {
     return fail(ctx, "agent-run", kExitFailure, "coordination directory not found: " + dir);
   }
+  auto queue = make_work_queue(ctx.config);
+  if (!queue.ok()) return fail(ctx, "agent-run", kExitUsage, queue.status().message());
   // Logs go to stderr: stdout carries the summary or the JSON envelope.
   spdlog::set_level(spdlog::level::from_str(ctx.verbose ? "info" : ctx.config.log_level));
 
@@ -105,11 +107,10 @@ int run_agent(const Context& ctx, const AgentArgs& args) {
   std::jthread watcher([&](const std::stop_token& self) {
     watch_signals(self, block.set(), stop, *ctx.err, "finishing or releasing the current item");
   });
-  store::DirWorkQueue queue(dir, ctx.config.store);
   SystemClock clock;
   agent::AgentConfig config = to_agent_config(args);
   config.spans = spans->get();
-  agent::Agent worker(queue, std::move(config), clock);
+  agent::Agent worker(**queue, std::move(config), clock);
   const agent::AgentStats stats = worker.run(stop.get_token());
   if (*spans) (*spans)->flush(std::chrono::seconds(2));
   print_summary(ctx, worker.config().id, stats);
@@ -149,6 +150,7 @@ void add_agent_commands(CLI::App& app, AgentArgs& args) {
       "actuator.agent_grace); with no ids, all of them");
   stop->fallthrough();
   stop->add_option("ids", args.stop_ids, "Agent ids (see .dsl/supervisor.json)");
+  add_pool_command(*group, args.pool);
 }
 
 namespace {
@@ -179,6 +181,7 @@ int stop_agents(const Context& ctx, const AgentArgs& args) {
 int dispatch_agent(const CLI::App& agent, const Context& ctx, const AgentArgs& args) {
   if (agent.got_subcommand("run")) return run_agent(ctx, args);
   if (agent.got_subcommand("stop")) return stop_agents(ctx, args);
+  if (agent.got_subcommand("pool")) return run_pool(ctx, args.pool);
   return kExitUsage;
 }
 

@@ -1,6 +1,8 @@
 // `dsl agent run`: the reference agent (src/agent) over the coordination directory, until
 // SIGTERM/SIGINT (or --max-items / --exit-when-idle). Returns an exit code (0 after a clean
-// stop, 1 when the directory is missing, 2 bad usage). Not thread-safe.
+// stop, 1 when the directory is missing, 2 bad usage). `dsl agent stop` stops supervised agents;
+// `dsl agent pool` runs this host's share of a multi-host swarm (app/pool_commands.h).
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/pool_commands.h"
 
 namespace CLI {
 class App;
@@ -25,6 +28,7 @@ struct AgentArgs {
   std::int64_t max_items = 0;               // 0: unlimited
   bool exit_when_idle = false;
   std::vector<std::string> stop_ids;  // `agent stop`: supervised agents to stop; empty: all
+  PoolArgs pool;                      // `agent pool`
 };
 
 // Adds the `agent` group and its commands under `app`, parsing into `args`.

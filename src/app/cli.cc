@@ -21,6 +21,7 @@ struct Globals {
   bool json = false;
   bool verbose = false;
   std::string coord_dir;
+  std::string store_url;
   std::string config_file;
 };
 
@@ -59,6 +60,9 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   app.add_option(
       "-c,--coord-dir", g.coord_dir,
       "Coordination directory (default $DSLMODEL_COORDINATION_DIR, else ./coordination)");
+  app.add_option("--store", g.store_url,
+                 "Keep the coordination state in etcd instead of the directory:\n"
+                 "etcd://HOST:PORT[,HOST:PORT...]/PREFIX (default $DSLMODEL_STORE)");
   app.add_option("--config", g.config_file, "TOML config file (default $DSLMODEL_CONFIG)");
   app.add_flag("-v,--verbose", g.verbose, "Explain each decision: inputs, rule, gate");
   app.set_version_flag("--version", "dsl 0.1.0");
@@ -87,6 +91,14 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
       ->each([&p](const std::string&) { p.loop.metrics_addr_given = true; });
   lp->add_option("--spans-file", p.loop.spans_file,
                  "Also write each cycle's spans as one OTLP JSON export per line to PATH");
+  lp->add_flag("--leader-election", p.loop.leader_election,
+               "Run as one of several replicas: only the elected leader acts\n"
+               "(a lock on DIR/.dsl/leader.lock, or an etcd lease with --store; also\n"
+               "DSLMODEL_AUTO_LEADER_ELECTION=true)");
+  lp->add_option("--lease-ttl", p.loop.lease_ttl_s,
+                 "etcd leader lease in seconds: a leader that stops renewing it loses\n"
+                 "leadership after this long (default 10)")
+      ->check(CLI::Range(1, 3600));
   CLI::App* hi = add_command(*aut, "history", "List journaled decisions, oldest first");
   hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)");
   hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
@@ -108,6 +120,7 @@ Status load_config(const Globals& g, const EnvLookup& env, Config& config) {
   }
   if (Status s = apply_environment(env, config); !s.ok()) return s;
   if (!g.coord_dir.empty()) config.coordination_dir = g.coord_dir;
+  if (!g.store_url.empty()) config.store.url = g.store_url;
   return validate_config(config);
 }
 
@@ -129,7 +142,12 @@ int dispatch(const CLI::App& app, const Context& ctx, const Parsed& p) {
   if (aut->got_subcommand("status")) return run_status(ctx);
   if (aut->got_subcommand("analyze")) return run_analyze(ctx, p.analyze);
   if (aut->got_subcommand("execute")) return run_execute(ctx, p.execute);
-  if (aut->got_subcommand("loop")) return run_loop(ctx, p.loop);
+  if (aut->got_subcommand("loop")) {
+    Context loop_ctx = ctx;
+    if (p.loop.leader_election) loop_ctx.config.leader_election = true;
+    if (p.loop.lease_ttl_s > 0) loop_ctx.config.ha.lease_ttl = Seconds(p.loop.lease_ttl_s);
+    return run_loop(loop_ctx, p.loop);
+  }
   if (aut->got_subcommand("history")) return run_history(ctx, p.history);
   if (aut->got_subcommand("rollback")) return run_rollback(ctx, p.rollback_id);
   return kExitUsage;

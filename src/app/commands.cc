@@ -4,6 +4,7 @@
 #include <ostream>
 #include <set>
 
+#include "app/backends.h"
 #include "app/settings.h"
 #include "dslmodel/engine.h"
 #include "journal/history.h"
@@ -28,19 +29,22 @@ std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine,
 Config engine_config(const Context& ctx, EngineMode mode) {
   Config c = ctx.config;
   ActuatorConfig& a = c.actuator;
-  if (mode == EngineMode::kLoop && a.kind == "auto" && a.scale_command.empty()) a.kind = "process";
+  // The loop scales on its own: this host's process supervisor for a directory, the agent pools
+  // of every host (`dsl agent pool`) for etcd.
+  if (mode == EngineMode::kLoop && a.kind == "auto" && a.scale_command.empty()) {
+    a.kind = uses_etcd(c) ? "pool" : "process";
+  }
   if (mode != EngineMode::kLoop) a.replace_dead_agents = false;  // nobody would watch them
   a.observe_only = mode == EngineMode::kObserve;
   if (a.agent_command.empty()) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    a.agent_command = {ec ? std::string("dsl") : self.string(),
-                       "agent",
-                       "run",
-                       "-c",
-                       "{coordination_dir}",
-                       "--id",
-                       "{agent_id}"};
+    const std::string exe = ec ? std::string("dsl") : self.string();
+    if (uses_etcd(c)) {
+      a.agent_command = {exe, "--store", c.store.url, "agent", "run", "--id", "{agent_id}"};
+    } else {
+      a.agent_command = {exe, "agent", "run", "-c", "{coordination_dir}", "--id", "{agent_id}"};
+    }
   }
   return c;
 }
@@ -70,7 +74,9 @@ nlohmann::json status_data(const Config& config, const SystemMetrics& m,
   nlohmann::json recent_json = nlohmann::json::array();
   for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
   auto remediation = load_remediation(config.coordination_dir);
-  return {{"coordination_dir", config.coordination_dir},
+  // With etcd, the state lives under the store URL; the directory keeps only local settings.
+  const std::string& where = uses_etcd(config) ? config.store.url : config.coordination_dir;
+  return {{"coordination_dir", where},
           {"status", status},
           {"health_state", to_string(m.health_state)},
           {"recent_decisions", recent_json},
@@ -80,8 +86,16 @@ nlohmann::json status_data(const Config& config, const SystemMetrics& m,
 }
 
 nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const SystemMetrics& m) {
-  return envelope("auto-status", true, status_data(engine.config(), m, recent_entries(engine, 10)),
-                  {}, warnings_of(engine.last_snapshot().rejected),
+  nlohmann::json data = status_data(engine.config(), m, recent_entries(engine, 10));
+  if (const LeaderElector* e = engine.elector(); e != nullptr) {  // a loop replica
+    const Leadership l = e->current();
+    data["leader"] = {{"replica", e->id()},
+                      {"is_leader", l.is_leader},
+                      {"epoch", l.epoch},
+                      {"holder", l.holder},
+                      {"detail", l.detail}};
+  }
+  return envelope("auto-status", true, data, {}, warnings_of(engine.last_snapshot().rejected),
                   std::chrono::system_clock::now());
 }
 
@@ -94,7 +108,7 @@ int run_status(const Context& ctx) {
   if (ctx.json) {
     print_json(ctx, status_envelope(engine, *m));
   } else {
-    *ctx.out << render_status(ctx.config.coordination_dir, *m, recent, warnings, ctx.style);
+    *ctx.out << render_status(engine.store().describe(), *m, recent, warnings, ctx.style);
   }
   return kExitOk;
 }
@@ -112,7 +126,7 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
   } else if (args.format == "json") {
     print_json(ctx, data);
   } else {
-    *ctx.out << render_status(ctx.config.coordination_dir, *m, {}, warnings, ctx.style);
+    *ctx.out << render_status(engine.store().describe(), *m, {}, warnings, ctx.style);
     const auto verdicts = engine.preview_gate(decisions);
     *ctx.out << render_decisions(decisions, ctx.verbose, ctx.style, &verdicts,
                                  evidence_factor(engine.last_snapshot()));

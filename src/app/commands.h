@@ -44,6 +44,8 @@ struct LoopArgs {
   std::string metrics_addr = "127.0.0.1:8080";  // "off": no endpoint
   bool metrics_addr_given = false;  // an explicit address that cannot be bound is an error
   std::string spans_file;           // OTLP JSON, one export per line
+  bool leader_election = false;     // --leader-election (else config / environment)
+  int lease_ttl_s = 0;              // --lease-ttl; 0: the configured one
 };
 
 struct HistoryArgs {

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "app/backends.h"
+
 namespace dslmodel::app {
 namespace {
 
@@ -95,6 +97,9 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
   }
   if (key == "engine.dry_run") return r.boolean(n, key, c.gate.dry_run);
   if (key == "engine.leader_election") return r.boolean(n, key, c.leader_election);
+  if (key == "engine.lease_ttl") return r.seconds(n, key, c.ha.lease_ttl);
+  if (key == "engine.id") return r.string(n, key, c.ha.id);
+  if (key == "store.url") return r.string(n, key, c.store.url);
   if (key == "policy.min_agents") return r.integer(n, key, p.min_agents, 0);
   if (key == "policy.max_agents") return r.integer(n, key, p.max_agents, 1);
   if (key == "policy.scale_factor") return r.number(n, key, p.scale_factor, 0.01, 100);
@@ -123,8 +128,9 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
   if (key == "actuator.kind") {
     std::string kind;
     if (Status s = r.string(n, key, kind); !s.ok()) return s;
-    if (kind != "auto" && kind != "none" && kind != "command" && kind != "process") {
-      return bad(r.path, n, key, "one of auto, none, command, process");
+    if (kind != "auto" && kind != "none" && kind != "command" && kind != "process" &&
+        kind != "pool") {
+      return bad(r.path, n, key, "one of auto, none, command, process, pool");
     }
     c.actuator.kind = kind;
     return Status::Ok();
@@ -214,6 +220,7 @@ std::optional<long long> to_int(std::string_view s) {
 
 Status apply_environment(const EnvLookup& env, Config& config) {
   if (auto v = env("DSLMODEL_COORDINATION_DIR"); v && !v->empty()) config.coordination_dir = *v;
+  if (auto v = env("DSLMODEL_STORE"); v && !v->empty()) config.store.url = *v;
   if (auto v = env("DSLMODEL_AUTO_MIN_CONFIDENCE")) {
     auto d = to_double(*v);
     if (!d || *d < 0 || *d > 1) {
@@ -276,6 +283,10 @@ Status validate_config(const Config& c) {
   if (c.actuator.kind == "command" && c.actuator.scale_command.empty()) {
     return {ErrorCode::kInvalidArgument,
             "actuator.kind is \"command\" but actuator.scale_command is empty"};
+  }
+  if (Status s = validate_store_url(c.store.url); !s.ok()) return s;
+  if (c.ha.lease_ttl < Seconds(1)) {
+    return {ErrorCode::kInvalidArgument, "engine.lease_ttl must be at least 1 second"};
   }
   if (c.coordination_dir.empty()) {
     return {ErrorCode::kInvalidArgument, "the coordination directory is empty"};

@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "app/actuator_factory.h"
+#include "app/backends.h"
 #include "app/cycle_spans.h"
 #include "dslmodel/time.h"
-#include "journal/file_journal.h"
 #include "journal/history.h"
 #include "store/dir_store.h"
 
@@ -26,6 +26,18 @@ bool is_repair(const std::string& type) {
 }
 
 bool is_builtin(const std::string& type) { return is_scale(type) || is_repair(type); }
+
+// Stands in for a journal that could not be set up: every call fails, so nothing acts unrecorded.
+class UnavailableJournal final : public Journal {
+ public:
+  explicit UnavailableJournal(std::string why) : why_(std::move(why)) {}
+  Result<std::int64_t> append(JournalEntry) override { return error(); }
+  Result<std::vector<JournalEntry>> read_all() const override { return error(); }
+
+ private:
+  Status error() const { return {ErrorCode::kUnavailable, why_}; }
+  std::string why_;
+};
 
 std::optional<RepairOp> repair_op_from_string(std::string_view s) {
   for (RepairOp op : {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed,
@@ -94,13 +106,31 @@ AutonomousDecisionEngine::AutonomousDecisionEngine(Config config, EngineParts pa
     : config_(std::move(config)), parts_(std::move(parts)) {
   if (!parts_.clock) parts_.clock = std::make_unique<SystemClock>();
   if (!parts_.store) {
-    parts_.store = std::make_unique<store::DirStore>(config_.coordination_dir, config_.store);
+    auto made = make_store(config_);
+    if (made.ok()) {
+      parts_.store = std::move(made).value();
+    } else {
+      setup_errors_.push_back("store: " + made.status().message());
+      parts_.store = std::make_unique<store::DirStore>(config_.coordination_dir, config_.store);
+    }
   }
   if (!parts_.journal) {
-    parts_.journal = std::make_unique<journal::FileJournal>(
-        std::filesystem::path(parts_.store->state_dir()) / "journal.jsonl");
+    auto made = make_journal(config_, *parts_.store);
+    if (made.ok()) {
+      parts_.journal = std::move(made).value();
+    } else {
+      setup_errors_.push_back("journal: " + made.status().message());
+      parts_.journal = std::make_unique<UnavailableJournal>(made.status().message());
+    }
   }
-  if (!parts_.actuator) {
+  // With leader election the configured actuator exists only while this replica leads: a
+  // follower must not supervise (or replace) the leader's agents. It is made on winning and
+  // dropped on losing (agents keep running; the next leader's supervisor adopts them).
+  const ActuatorConfig& a = config_.actuator;
+  const bool configured = a.kind == "auto" ? !a.scale_command.empty() : a.kind != "none";
+  if (!parts_.actuator && parts_.elector && configured) {
+    lazy_actuator_ = true;
+  } else if (!parts_.actuator) {
     auto made = make_actuator(config_, *parts_.clock);
     if (made.ok()) {
       parts_.actuator = std::move(made).value();
@@ -170,11 +200,47 @@ void AutonomousDecisionEngine::add_decision_executor(const std::string& type,
 void AutonomousDecisionEngine::set_leader(bool is_leader, std::int64_t epoch) {
   is_leader_ = is_leader;
   epoch_ = epoch;
+  parts_.store->set_fencing_epoch(epoch);
+}
+
+Leadership AutonomousDecisionEngine::leadership() const {
+  if (!parts_.elector) return Leadership{is_leader_, epoch_, "", ""};
+  return parts_.elector->current();
+}
+
+void AutonomousDecisionEngine::refresh_leadership() {
+  if (!parts_.elector) return;
+  const Leadership l = parts_.elector->current();
+  set_leader(l.is_leader, l.is_leader ? l.epoch : 0);
+  if (!lazy_actuator_) return;
+  if (is_leader_ && !parts_.actuator) {
+    auto made = make_actuator(config_, *parts_.clock);
+    if (made.ok()) {
+      parts_.actuator = std::move(made).value();
+    } else {
+      actuator_error_ = made.status().message();
+    }
+  } else if (!is_leader_ && parts_.actuator) {
+    parts_.actuator.reset();
+  }
+}
+
+Status AutonomousDecisionEngine::fence() {
+  if (!parts_.elector)
+    return is_leader_ ? Status::Ok() : Status(ErrorCode::kConflict, "not leader");
+  if (!is_leader_) return {ErrorCode::kConflict, "not leader"};
+  Status s = parts_.elector->confirm(epoch_);
+  if (!s.ok()) set_leader(false, 0);
+  return s;
 }
 
 Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std::string& output) {
   if (is_scale(d.type)) {
-    if (!parts_.actuator) return Status(ErrorCode::kUnavailable, "no actuator configured");
+    if (!parts_.actuator) {
+      return Status(ErrorCode::kUnavailable, actuator_error_.empty()
+                                                 ? "no actuator configured"
+                                                 : "actuator: " + actuator_error_);
+    }
     ScaleRequest req;
     req.current_agents = int_param(d, "current_agents");
     req.target_agents = int_param(d, "target_agents");
@@ -182,6 +248,7 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std:
     req.stop_preference =
         stop_preference(snapshot_, config_.policy.agent_timeout, parts_.clock->now());
     req.active_agents = req.stop_preference;
+    req.epoch = epoch_;
     auto r = parts_.actuator->scale(req);
     if (!r.ok()) return r.status();
     output = r->output;
@@ -212,7 +279,7 @@ std::vector<GateVerdict> AutonomousDecisionEngine::verdicts_for(
   in.max_concurrent_decisions = config_.gate.max_concurrent_decisions;
   in.dry_run = options.dry_run.value_or(config_.gate.dry_run);
   in.is_leader = is_leader_;
-  in.has_actuator = parts_.actuator != nullptr;
+  in.has_actuator = has_actuator();
   in.remediation_enabled = remediation_enabled_;
   std::vector<GateVerdict> verdicts = gate(decisions, in, config_, history, now);
   for (std::size_t i = 0; i < decisions.size(); ++i) {
@@ -235,8 +302,9 @@ void AutonomousDecisionEngine::close_interrupted() {
   for (JournalEntry e : journal::unresolved_intents(*entries)) {
     e.outcome = Outcome::kFailed;
     e.at = parts_.clock->now();
-    e.reason = "interrupted: the engine stopped before recording an outcome";
+    e.reason = std::string(journal::kInterruptedReason);
     e.epoch = epoch_;
+    e.replica = replica();
     (void)parts_.journal->append(e);
   }
 }
@@ -244,14 +312,23 @@ void AutonomousDecisionEngine::close_interrupted() {
 ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<Decision>& decisions,
                                                             const ExecuteOptions& options) {
   const TimePoint now = parts_.clock->now();
-  if (is_leader_) close_interrupted();
+  refresh_leadership();
+  ExecutionReport report;
+  timings_.clear();
+  if (!is_leader_) {  // a follower neither gates nor journals
+    for (const Decision& d : decisions) report.skipped.push_back({d.id, d.type, "not_leader"});
+    return report;
+  }
+  if (fence().ok()) close_interrupted();
   const DecisionHistory history = load_history();
   const std::vector<GateVerdict> verdicts = verdicts_for(decisions, options, history, now);
 
-  ExecutionReport report;
-  timings_.clear();
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const Decision& d = decisions[i];
+    if (!fence().ok()) {  // leadership lost: from here on this replica writes and does nothing
+      report.skipped.push_back({d.id, d.type, "not_leader"});
+      continue;
+    }
     const TimePoint began = parts_.clock->now();
     struct Stamp {  // records when this decision's handling ended, however it ends
       AutonomousDecisionEngine* self;
@@ -263,6 +340,7 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
     e.at = parts_.clock->now();
     e.decision = d;
     e.epoch = epoch_;
+    e.replica = replica();
     const std::string& skip = verdicts[i].reason;
     if (!verdicts[i].run) {
       e.outcome = Outcome::kSkipped;
@@ -273,7 +351,16 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
     }
     e.outcome = Outcome::kIntent;
     if (auto s = parts_.journal->append(e); !s.ok()) {
-      report.failed.push_back({d.id, d.type, "journal unavailable: " + s.status().message(), 0});
+      if (s.status().code() == ErrorCode::kConflict) {  // fenced: another replica leads now
+        set_leader(false, 0);
+        report.skipped.push_back({d.id, d.type, "not_leader"});
+      } else {
+        report.failed.push_back({d.id, d.type, "journal unavailable: " + s.status().message(), 0});
+      }
+      continue;
+    }
+    if (Status f = fence(); !f.ok()) {  // lost between the intent and the action: do nothing
+      report.skipped.push_back({d.id, d.type, "not_leader"});
       continue;
     }
     const auto start = parts_.clock->steady_now();
@@ -355,6 +442,7 @@ Result<std::string> AutonomousDecisionEngine::rollback(const std::string& decisi
   JournalEntry e;
   e.decision = executed->decision;
   e.epoch = epoch_;
+  e.replica = replica();
   Status status = Status::Ok();
   std::string what;
   if (inv.contains("store")) {

@@ -6,12 +6,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <ostream>
 #include <stop_token>
 #include <thread>
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "app/observability.h"
 #include "app/settings.h"
@@ -66,6 +68,39 @@ ExecuteOptions with_remediation(const Context& ctx, AutonomousDecisionEngine& en
   return options;
 }
 
+// Says on stderr when this replica becomes leader or follower, once per change.
+// Thread-safe: called from the loop and from the elector's thread.
+class LeadershipReporter {
+ public:
+  explicit LeadershipReporter(std::ostream& err) : err_(err) {}
+
+  void watch(const LeaderElector* elector) { elector_ = elector; }
+
+  void report() {
+    std::lock_guard lock(mu_);
+    if (elector_ == nullptr) return;
+    const Leadership l = elector_->current();
+    if (known_ && l.is_leader == was_leader_ && l.epoch == epoch_) return;
+    known_ = true;
+    was_leader_ = l.is_leader;
+    epoch_ = l.epoch;
+    if (l.is_leader) {
+      err_ << "leader: " << elector_->id() << " leads (epoch " << l.epoch << ")" << std::endl;
+    } else {
+      err_ << "follower: " << elector_->id() << " observes only"
+           << (l.detail.empty() ? "" : " (" + l.detail + ")") << "\n";
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& err_;
+  const LeaderElector* elector_ = nullptr;
+  bool known_ = false;
+  bool was_leader_ = false;
+  std::int64_t epoch_ = 0;
+};
+
 }  // namespace
 
 int run_loop(const Context& ctx, const LoopArgs& args) {
@@ -81,6 +116,21 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   if (!exporter.ok()) return fail(ctx, "auto-loop", kExitUsage, exporter.status().message());
   EngineParts parts;
   parts.exporter = std::move(exporter).value();
+  // Leadership changes wake the loop, so a new leader acts at once rather than an interval later.
+  std::atomic<bool> leadership_changed = false;
+  LeadershipReporter reporter(*ctx.err);
+  if (ctx.config.leader_election) {
+    auto elector = make_elector(ctx.config);
+    if (!elector.ok()) return fail(ctx, "auto-loop", kExitUsage, elector.status().message());
+    parts.elector = std::move(elector).value();
+    reporter.watch(parts.elector.get());
+    parts.elector->on_change([&] {
+      reporter.report();
+      leadership_changed = true;
+      cv.notify_all();
+    });
+    reporter.report();
+  }
   AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kLoop), std::move(parts));
   if (!engine.setup_errors().empty()) {
     return fail(ctx, "auto-loop", kExitUsage, engine.setup_errors().front());
@@ -99,6 +149,7 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   std::int64_t failed = 0;
   while (!stop.stop_requested()) {
     ++cycle;
+    reporter.report();
     auto result = engine.run_cycle(with_remediation(ctx, engine, options));
     if (!result.ok()) {
       if (cycle == 1) return fail(ctx, "auto-loop", kExitFailure, result.status().message());
@@ -118,8 +169,11 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
     }
     if (args.max_cycles > 0 && cycle >= args.max_cycles) break;
     std::unique_lock lock(mu);
-    cv.wait_for(lock, stop.get_token(), interval, [] { return false; });
+    cv.wait_for(lock, stop.get_token(), interval, [&] {
+      return leadership_changed.exchange(false) && engine.leadership().is_leader;
+    });
   }
+  if (engine.elector() != nullptr) engine.elector()->resign();  // a successor need not wait
   engine.flush_spans(std::chrono::seconds(3));
   if (!ctx.json) {
     *ctx.out << "loop stopped after " << cycle << " cycle(s): " << executed << " executed, "

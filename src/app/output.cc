@@ -111,6 +111,7 @@ nlohmann::json journal_entry_json(const JournalEntry& e) {
                       {"epoch", e.epoch}};
   if (!e.reason.empty()) j["reason"] = e.reason;
   if (!e.result.empty()) j["result"] = e.result;
+  if (!e.replica.empty()) j["replica"] = e.replica;
   return j;
 }
 

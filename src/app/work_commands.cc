@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <ostream>
 
+#include "app/backends.h"
 #include "dslmodel/time.h"
-#include "store/dir_work_queue.h"
 
 namespace dslmodel::app {
 namespace {
@@ -113,7 +113,7 @@ NewWork to_new_work(const WorkArgs& a) {
   return w;
 }
 
-int run_add(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& args) {
+int run_add(const Context& ctx, WorkQueue& queue, const WorkArgs& args) {
   auto id = queue.add(to_new_work(args));
   if (!id.ok()) return fail(ctx, "work-add", exit_code_for(id.status()), id.status().message());
   if (ctx.json) {
@@ -124,7 +124,7 @@ int run_add(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& args
   return kExitOk;
 }
 
-int run_list(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& args) {
+int run_list(const Context& ctx, WorkQueue& queue, const WorkArgs& args) {
   auto items = queue.list(args.status);
   if (!items.ok()) {
     return fail(ctx, "work-list", exit_code_for(items.status()), items.status().message());
@@ -151,7 +151,7 @@ int not_found_or(const Context& ctx, const std::string& command, const std::stri
   return fail(ctx, command, exit_code_for(s), s.message());
 }
 
-int run_show(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& args) {
+int run_show(const Context& ctx, WorkQueue& queue, const WorkArgs& args) {
   auto rec = queue.show(args.item_id);
   if (!rec.ok()) return not_found_or(ctx, "work-show", args.item_id, rec.status());
   if (ctx.json) {
@@ -162,7 +162,7 @@ int run_show(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& arg
   return kExitOk;
 }
 
-int run_requeue(const Context& ctx, store::DirWorkQueue& queue, const WorkArgs& args) {
+int run_requeue(const Context& ctx, WorkQueue& queue, const WorkArgs& args) {
   Status s = queue.requeue(args.item_id);
   if (!s.ok()) return not_found_or(ctx, "work-requeue", args.item_id, s);
   if (ctx.json) {
@@ -214,14 +214,15 @@ int dispatch_work(const CLI::App& work, const Context& ctx, const WorkArgs& args
                               : work.got_subcommand("list") ? "work-list"
                               : work.got_subcommand("show") ? "work-show"
                                                             : "work-requeue";
-  if (!std::filesystem::is_directory(dir, ec)) {
+  if (!uses_etcd(ctx.config) && !std::filesystem::is_directory(dir, ec)) {
     return fail(ctx, command, kExitFailure, "coordination directory not found: " + dir);
   }
-  store::DirWorkQueue queue(dir, ctx.config.store);
-  if (adding) return run_add(ctx, queue, args);
-  if (work.got_subcommand("list")) return run_list(ctx, queue, args);
-  if (work.got_subcommand("show")) return run_show(ctx, queue, args);
-  return run_requeue(ctx, queue, args);
+  auto queue = make_work_queue(ctx.config);
+  if (!queue.ok()) return fail(ctx, command, kExitUsage, queue.status().message());
+  if (adding) return run_add(ctx, **queue, args);
+  if (work.got_subcommand("list")) return run_list(ctx, **queue, args);
+  if (work.got_subcommand("show")) return run_show(ctx, **queue, args);
+  return run_requeue(ctx, **queue, args);
 }
 
 }  // namespace dslmodel::app

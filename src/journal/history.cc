@@ -38,15 +38,31 @@ std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& en
 
 DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
   DecisionHistory h;
+  auto acted = [&h](const Decision& d, TimePoint at) {
+    if (d.type == decision_type::kScaleUp) keep_latest(h.last_scale_up, at);
+    if (d.type == decision_type::kScaleDown) keep_latest(h.last_scale_down, at);
+    if (is_scale(d)) keep_latest(h.last_actuation, at);
+  };
+  std::map<std::string, TimePoint> open_scales;  // decision id → its intent's time
   for (const JournalEntry& e : entries) {
     const Decision& d = e.decision;
+    if (e.outcome == Outcome::kIntent) {
+      if (is_scale(d)) open_scales[d.id] = e.at;
+      continue;
+    }
+    auto open = open_scales.find(d.id);
     if (e.outcome == Outcome::kExecuted) {
-      if (d.type == decision_type::kScaleUp) keep_latest(h.last_scale_up, e.at);
-      if (d.type == decision_type::kScaleDown) keep_latest(h.last_scale_down, e.at);
-      if (is_scale(d)) keep_latest(h.last_actuation, e.at);
+      acted(d, e.at);
     } else if (e.outcome == Outcome::kRolledBack && is_scale(d)) {
       keep_latest(h.last_actuation, e.at);
+    } else if (e.outcome == Outcome::kFailed && e.reason == kInterruptedReason &&
+               open != open_scales.end()) {
+      acted(d, open->second);
     }
+    if (open != open_scales.end()) open_scales.erase(open);
+  }
+  for (const JournalEntry& e : unresolved_intents(entries)) {
+    if (is_scale(e.decision)) acted(e.decision, e.at);
   }
   h.in_flight = static_cast<int>(unresolved_intents(entries).size());
   return h;

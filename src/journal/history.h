@@ -20,9 +20,16 @@ namespace dslmodel::journal {
 // started and never finished recording (it was killed mid-action).
 std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& entries);
 
+// The reason an engine journals for an intent its predecessor left open (killed mid-action).
+inline constexpr std::string_view kInterruptedReason =
+    "interrupted: the engine stopped before recording an outcome";
+
 // last_scale_up / last_scale_down: the latest `at` of a kExecuted "scale_up" / "scale_down".
 // last_actuation: the latest `at` of a kExecuted scale decision or of a kRolledBack one (undoing
 // a scaling changes the agent count too, so it restarts the cooldown).
+// A scaling whose outcome is unknown (its intent is still open, or was closed with
+// kInterruptedReason by a later engine, e.g. a new leader after a failover) may have acted: it
+// counts as executed at its intent's `at`, so a failover neither flaps nor repeats it at once.
 // in_flight: distinct decision ids whose kIntent has no later record for the same id.
 DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries);
 

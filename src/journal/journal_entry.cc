@@ -57,7 +57,7 @@ std::optional<Outcome> outcome_from_string(std::string_view s) {
 }
 
 nlohmann::json to_json(const JournalEntry& e) {
-  return nlohmann::json{
+  nlohmann::json j{
       {"seq", e.seq},
       {"at", format_iso8601(e.at)},
       {"outcome", std::string(to_string(e.outcome))},
@@ -69,6 +69,8 @@ nlohmann::json to_json(const JournalEntry& e) {
       {"epoch", e.epoch},
       {"inverse", e.inverse},
   };
+  if (!e.replica.empty()) j["replica"] = e.replica;
+  return j;
 }
 
 // Required: an object with an integer "seq", a parseable "at" and a known "outcome". Optional
@@ -96,7 +98,7 @@ std::optional<JournalEntry> journal_entry_from_json(const nlohmann::json& j) {
   }
   if (!read_string(j, "reason", e.reason) || !read_string(j, "result", e.result) ||
       !read_string(j, "output", e.output) || !read_int(j, "duration_ms", e.duration_ms) ||
-      !read_int(j, "epoch", e.epoch)) {
+      !read_int(j, "epoch", e.epoch) || !read_string(j, "replica", e.replica)) {
     return std::nullopt;
   }
   if (auto inv = j.find("inverse"); inv != j.end() && !inv->is_null()) e.inverse = *inv;

@@ -19,31 +19,10 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-Status lost(std::string_view id, std::string_view why) {
-  return {ErrorCode::kConflict, fmt::format("claim on \"{}\" lost: {}", id, why)};
-}
+using detail::check_claim;
+using detail::drop_claim;
 
-// kOk when `doc` is the claim `claimed` that `agent` holds; kConflict naming what changed.
-Status check_claim(const ojson& doc, const WorkItem& claimed, const std::string& agent) {
-  const std::string status = detail::status_of(doc);
-  if (!detail::is_claimed_status(status)) {
-    return lost(claimed.id, fmt::format("status is \"{}\"", status));
-  }
-  const std::string holder = detail::str_or_empty(doc, "claimed_by");
-  if (holder != agent) return lost(claimed.id, fmt::format("claimed by \"{}\"", holder));
-  auto want = claimed.raw.find("claimed_at");
-  if (want != claimed.raw.end() && want->is_string() &&
-      detail::str_or_empty(doc, "claimed_at") != want->get<std::string>()) {
-    return lost(claimed.id, "claimed again since");
-  }
-  return Status::Ok();
-}
-
-void drop_claim(ojson& doc) {
-  doc.erase("claimed_by");
-  doc.erase("claimed_at");
-  doc.erase("lease_expires");
-}
+Status lost(std::string_view id, std::string_view why) { return detail::claim_lost(id, why); }
 
 }  // namespace
 
@@ -78,11 +57,7 @@ Result<DirWorkQueue::TryResult> DirWorkQueue::try_claim(const Candidate& c, bool
   if (!rec.ok()) return TryResult::kTaken;  // gone, or no longer a valid record
   ojson& doc = rec->doc;
   if (!detail::is_pending_status(detail::status_of(doc))) return TryResult::kTaken;
-  const TimePoint now = clock_->now();
-  doc["status"] = "claimed";
-  doc["claimed_by"] = agent_id;
-  doc["claimed_at"] = format_iso8601(now);
-  doc["lease_expires"] = format_iso8601(now + lease);
+  detail::mark_claimed(doc, agent_id, clock_->now(), lease);
   // Data synced, directory not: a claim lost in a host crash leaves the item pending, which is
   // what the engine would make of the dead agent's claim anyway. (A journaling file system
   // commits renames in order, so the completion's directory fsync makes the claim durable too.)
@@ -176,11 +151,7 @@ Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::s
   const std::int64_t max_attempts = detail::int_or(doc, "max_attempts", WorkItem{}.max_attempts);
 
   if (!completion.success && attempts < max_attempts) {
-    drop_claim(doc);
-    doc["status"] = "pending";
-    doc["attempts"] = attempts;
-    doc["last_error"] = completion.error.empty() ? fmt::format("exit code {}", completion.exit_code)
-                                                 : completion.error;
+    detail::mark_retrying(doc, attempts, completion);
     if (Status s = platform::atomic_write_file(dir_ / work, doc.dump()); !s.ok()) return s;
     return FinishOutcome::kRetrying;
   }

@@ -53,31 +53,12 @@ Result<Loaded> load(const RepairContext& ctx, const std::string& name) {
   return Loaded{std::move(text).value(), std::move(doc)};
 }
 
-bool is_claimed(std::string_view status) {
-  return status == "claimed" || status == "in_progress" || status == "running";
-}
-
 Step requeue(const RepairContext& ctx, const RepairAction& a) {
   Result<Loaded> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
   ojson& doc = rec->doc;
-  std::string status = status_of(doc);
-  if (!is_claimed(status)) return skip(a, fmt::format("status is now \"{}\"", status));
-  auto by = doc.find("claimed_by");
-  std::string claimed_by = by != doc.end() && by->is_string() ? by->get<std::string>() : "";
-  if (!a.expect_claimed_by.empty() && claimed_by != a.expect_claimed_by) {
-    return skip(a, fmt::format("claimed by \"{}\" now", claimed_by));
-  }
-  auto att = doc.find("attempts");
-  std::int64_t attempts =
-      att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
-  doc["status"] = "pending";
-  doc.erase("claimed_by");
-  doc.erase("claimed_at");
-  doc.erase("lease_expires");
-  doc["attempts"] = attempts + 1;
-  doc["requeued_at"] = format_iso8601(ctx.clock.now());
-  doc["requeue_reason"] = a.reason;
+  if (auto why = repair_claim_blocker(doc, a.expect_claimed_by)) return skip(a, *why);
+  mark_requeued(doc, a.reason, ctx.clock.now());
   std::string out = doc.dump();
   if (Status s = platform::atomic_write_file(ctx.dir / a.file, out); !s.ok()) {
     return skip(a, s.message());
@@ -85,14 +66,10 @@ Step requeue(const RepairContext& ctx, const RepairAction& a) {
   return {json{{"op", "restore"}, {"file", a.file}, {"content", rec->text}, {"applied", out}}, ""};
 }
 
-bool is_finished(std::string_view status) {
-  return status == "completed" || status == "failed" || status == "cancelled" || status == "dead";
-}
-
 Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
   Result<Loaded> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
-  if (is_finished(status_of(rec->doc))) {
+  if (is_finished_status(status_of(rec->doc))) {
     return skip(a, fmt::format("status is now \"{}\"", status_of(rec->doc)));
   }
   std::string dead = "dead_" + std::string(id_from_file_name(a.file)) + ".json";
@@ -104,9 +81,7 @@ Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
   Result<Loaded> moved = load(ctx, dead);
   Loaded prior = moved.ok() ? std::move(moved).value() : std::move(rec).value();
   ojson doc = prior.doc;
-  doc["status"] = "dead";
-  doc["dead_reason"] = a.reason;
-  doc["dead_at"] = format_iso8601(ctx.clock.now());
+  mark_dead(doc, a.reason, ctx.clock.now());
   if (Status s = platform::atomic_write_file(ctx.dir / dead, doc.dump()); !s.ok()) {
     return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
             fmt::format("dead_letter {}: moved, but not marked dead: {}", a.file, s.message())};
@@ -115,29 +90,13 @@ Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
           ""};
 }
 
-// The work item that retries a failed record.
-ojson retry_item(const RepairContext& ctx, const std::string& file, const ojson& failed) {
-  ojson item = ojson::object();
-  auto id = failed.find("id");
-  item["id"] = id != failed.end() && id->is_string() ? id->get<std::string>()
-                                                     : std::string(id_from_file_name(file));
-  item["status"] = "pending";
-  for (const char* key :
-       {"command", "prompt", "attempts", "max_attempts", "priority", "timeout_s"}) {
-    if (auto it = failed.find(key); it != failed.end()) item[key] = *it;
-  }
-  item["created"] = format_iso8601(ctx.clock.now());
-  item["retry_of"] = file;
-  return item;
-}
-
 Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
   Result<Loaded> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
   Result<CompletedRecord> parsed = parse_completed(a.file, rec->text);
   if (!parsed.ok() || !parsed->retryable) return skip(a, "not a retryable failure");
   std::string work = "work_" + std::string(id_from_file_name(a.file)) + ".json";
-  std::string content = retry_item(ctx, a.file, rec->doc).dump();
+  std::string content = retry_item(a.file, rec->doc, ctx.clock.now()).dump();
   if (Status s = platform::atomic_create_file(ctx.dir / work, content); !s.ok()) {
     return skip(a, s.code() == ErrorCode::kConflict ? work + " exists" : s.message());
   }
@@ -162,22 +121,12 @@ Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
 Step finalize(const RepairContext& ctx, const RepairAction& a) {
   Result<Loaded> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
-  std::string status = status_of(rec->doc);
-  if (!is_claimed(status)) return skip(a, fmt::format("status is now \"{}\"", status));
-  auto by = rec->doc.find("claimed_by");
-  std::string claimed_by = by != rec->doc.end() && by->is_string() ? by->get<std::string>() : "";
-  if (!a.expect_claimed_by.empty() && claimed_by != a.expect_claimed_by) {
-    return skip(a, fmt::format("claimed by \"{}\" now", claimed_by));
-  }
+  if (auto why = repair_claim_blocker(rec->doc, a.expect_claimed_by)) return skip(a, *why);
+  const std::string claimed_by = str_or_empty(rec->doc, "claimed_by");
   std::string completed = "completed_" + std::string(id_from_file_name(a.file)) + ".json";
   Result<Loaded> done = load(ctx, completed);
   if (!done.ok()) return skip(a, completed + ": " + done.status().message());
-  auto agent = done->doc.find("agent");
-  std::string finisher =
-      agent != done->doc.end() && agent->is_string() ? agent->get<std::string>() : claimed_by;
-  if (completed_outcome(status_of(done->doc)) != Outcome::kSucceeded && finisher != claimed_by) {
-    return skip(a, fmt::format("{} is a failure by \"{}\", not the holder", completed, finisher));
-  }
+  if (auto why = finalize_blocker(done->doc, completed, claimed_by)) return skip(a, *why);
   Result<std::string> moved = move_to_archive_subdir(ctx, a.file, "done");
   if (!moved.ok()) return skip(a, moved.status().message());
   return {json{{"op", "unfinalize"}, {"file", a.file}, {"archived", *moved}}, ""};

@@ -22,6 +22,7 @@
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "dslmodel/store.h"
+#include "store/work_item.h"
 
 namespace dslmodel::store::detail {
 
@@ -38,9 +39,6 @@ Status undo_repairs(const RepairContext& ctx, const nlohmann::json& inverse);
 
 // True for a bare file name (no '/', not "." or ".."): actions never leave the directory.
 bool is_plain_name(std::string_view name);
-
-// The lower-cased "status" string of a JSON object; empty when absent or not a string.
-std::string status_of(const nlohmann::ordered_json& doc);
 
 // Renames without replacing (kConflict when `to` exists) and without fsync; callers fsync the
 // directories once per batch. kNotFound when `from` is gone.

@@ -191,16 +191,6 @@ bool is_plain_name(std::string_view name) {
          name.find('\0') == std::string_view::npos;
 }
 
-std::string status_of(const ojson& doc) {
-  auto it = doc.find("status");
-  if (it == doc.end() || !it->is_string()) return "";
-  std::string s = it->get<std::string>();
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 Status rename_noreplace(const fs::path& from, const fs::path& to) {
   int rc = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
   if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {

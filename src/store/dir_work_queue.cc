@@ -22,51 +22,21 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-Status bad_id(std::string_view what, std::string_view id) {
-  return {ErrorCode::kInvalidArgument,
-          fmt::format("invalid {} id \"{}\": use 1 to 128 of A-Z a-z 0-9 . _ -", what, id)};
-}
-
 bool path_exists(const fs::path& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
-}
-
-Status check_new_work(const NewWork& w) {
-  if (!w.id.empty() && !detail::valid_record_id(w.id)) return bad_id("work", w.id);
-  if (w.command.empty() == !w.prompt.has_value()) {
-    return {ErrorCode::kInvalidArgument, "a work item needs exactly one of a command or a prompt"};
-  }
-  if (w.max_attempts < 1) {
-    return {ErrorCode::kInvalidArgument,
-            fmt::format("max_attempts must be at least 1, got {}", w.max_attempts)};
-  }
-  if (w.timeout && w.timeout->count() < 0) {
-    return {ErrorCode::kInvalidArgument, "timeout must not be negative"};
-  }
-  return Status::Ok();
-}
-
-// Pending again with attempts 0: claim, dead and retry marks removed.
-void make_pending(ojson& doc, TimePoint now) {
-  for (const char* key : {"claimed_by", "claimed_at", "lease_expires", "dead_reason", "dead_at"}) {
-    doc.erase(key);
-  }
-  doc["status"] = "pending";
-  doc["attempts"] = 0;
-  doc["requeued_at"] = format_iso8601(now);
 }
 
 }  // namespace
 
 DirWorkQueue::DirWorkQueue(fs::path dir, StoreConfig cfg, const Clock* clock)
     : dir_(std::move(dir)),
-      cfg_(cfg),
+      cfg_(std::move(cfg)),
       clock_(clock != nullptr ? clock : &system_clock_),
       locks_(dir_) {}
 
 Result<std::string> DirWorkQueue::add(const NewWork& work) {
-  if (Status s = check_new_work(work); !s.ok()) return s;
+  if (Status s = detail::check_new_work(work); !s.ok()) return s;
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) {
     return Status(ErrorCode::kNotFound,
@@ -74,18 +44,7 @@ Result<std::string> DirWorkQueue::add(const NewWork& work) {
   }
   const TimePoint now = clock_->now();
   const std::string id = work.id.empty() ? detail::generate_id(now) : work.id;
-  ojson doc = {{"id", id},
-               {"status", "pending"},
-               {"priority", work.priority},
-               {"created", format_iso8601(now)},
-               {"attempts", 0},
-               {"max_attempts", work.max_attempts}};
-  if (work.timeout) doc["timeout_s"] = work.timeout->count();
-  if (work.prompt) {
-    doc["prompt"] = *work.prompt;
-  } else {
-    doc["command"] = work.command;
-  }
+  const ojson doc = detail::new_work_record(id, work, now);
   const fs::path path = dir_ / ("work_" + id + ".json");
   Status s = platform::atomic_create_file(path, doc.dump());
   if (s.code() == ErrorCode::kConflict) {
@@ -98,14 +57,8 @@ Result<std::string> DirWorkQueue::add(const NewWork& work) {
 }
 
 Status DirWorkQueue::heartbeat(const AgentState& agent) {
-  if (!detail::valid_record_id(agent.id)) return bad_id("agent", agent.id);
-  ojson doc = {{"id", agent.id},
-               {"status", agent.status},
-               {"heartbeat", format_iso8601(clock_->now())},
-               {"pid", agent.pid},
-               {"host", agent.host}};
-  if (!agent.current_work.empty()) doc["current_work"] = agent.current_work;
-  if (agent.created) doc["created"] = format_iso8601(*agent.created);
+  if (!detail::valid_record_id(agent.id)) return detail::bad_id("agent", agent.id);
+  const ojson doc = detail::agent_record(agent, clock_->now());
   Status s = detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), doc.dump(),
                                    detail::Sync::kNone);
   std::error_code ec;
@@ -117,12 +70,9 @@ Status DirWorkQueue::heartbeat(const AgentState& agent) {
 }
 
 Status DirWorkQueue::record_telemetry(const std::string& id, const nlohmann::json& metrics) {
-  if (!detail::valid_record_id(id)) return bad_id("telemetry", id);
+  if (!detail::valid_record_id(id)) return detail::bad_id("telemetry", id);
   if (!metrics.is_object()) return {ErrorCode::kInvalidArgument, "metrics must be a JSON object"};
-  json doc = json::object();
-  doc["id"] = id;
-  doc["timestamp"] = format_iso8601(clock_->now());
-  doc["metrics"] = metrics;
+  const json doc = detail::telemetry_record(id, metrics, clock_->now());
   return detail::write_replace(dir_ / ("telemetry_" + id + ".json"), doc.dump(),
                                detail::Sync::kNone);
 }
@@ -148,7 +98,7 @@ Result<std::vector<WorkItem>> DirWorkQueue::list(const std::string& status) {
 }
 
 Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
-  if (!detail::valid_record_id(id)) return bad_id("work", id);
+  if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
   const std::pair<std::string, const char*> places[] = {
       {"work_" + id + ".json", "queue"},
       {"completed_" + id + ".json", "completed"},
@@ -166,7 +116,7 @@ Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
 }
 
 Status DirWorkQueue::requeue(const std::string& id) {
-  if (!detail::valid_record_id(id)) return bad_id("work", id);
+  if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
   Result<detail::ItemLocks::Guard> guard = locks_.lock(id);
   if (!guard.ok()) return guard.status();
   const TimePoint now = clock_->now();
@@ -190,7 +140,7 @@ Status DirWorkQueue::requeue(const std::string& id) {
     if (detail::is_pending_status(status) && detail::int_or(doc, "attempts", 0) == 0) {
       return Status::Ok();
     }
-    make_pending(doc, now);
+    detail::make_pending(doc, now);
     return platform::atomic_write_file(dir_ / work, doc.dump());
   }
   if (rec.status().code() != ErrorCode::kNotFound) return rec.status();

@@ -228,6 +228,171 @@ ojson requeued_record(std::string_view id, const ojson& from, TimePoint now) {
   return item;
 }
 
+std::string status_of(const ojson& doc) {
+  auto it = doc.find("status");
+  if (it == doc.end() || !it->is_string()) return "";
+  return lower(it->get<std::string>());
+}
+
+bool is_finished_status(std::string_view status) {
+  return status == "completed" || status == "failed" || status == "cancelled" || status == "dead";
+}
+
+Status bad_id(std::string_view what, std::string_view id) {
+  return {ErrorCode::kInvalidArgument,
+          fmt::format("invalid {} id \"{}\": use 1 to 128 of A-Z a-z 0-9 . _ -", what, id)};
+}
+
+Status check_new_work(const NewWork& work) {
+  if (!work.id.empty() && !valid_record_id(work.id)) return bad_id("work", work.id);
+  if (work.command.empty() == !work.prompt.has_value()) {
+    return {ErrorCode::kInvalidArgument, "a work item needs exactly one of a command or a prompt"};
+  }
+  if (work.max_attempts < 1) {
+    return {ErrorCode::kInvalidArgument,
+            fmt::format("max_attempts must be at least 1, got {}", work.max_attempts)};
+  }
+  if (work.timeout && work.timeout->count() < 0) {
+    return {ErrorCode::kInvalidArgument, "timeout must not be negative"};
+  }
+  return Status::Ok();
+}
+
+ojson new_work_record(std::string_view id, const NewWork& work, TimePoint now) {
+  ojson doc = {
+      {"id", std::string(id)},          {"status", "pending"}, {"priority", work.priority},
+      {"created", format_iso8601(now)}, {"attempts", 0},       {"max_attempts", work.max_attempts}};
+  if (work.timeout) doc["timeout_s"] = work.timeout->count();
+  if (work.prompt) {
+    doc["prompt"] = *work.prompt;
+  } else {
+    doc["command"] = work.command;
+  }
+  return doc;
+}
+
+ojson agent_record(const AgentState& agent, TimePoint now) {
+  ojson doc = {{"id", agent.id},
+               {"status", agent.status},
+               {"heartbeat", format_iso8601(now)},
+               {"pid", agent.pid},
+               {"host", agent.host}};
+  if (!agent.current_work.empty()) doc["current_work"] = agent.current_work;
+  if (agent.created) doc["created"] = format_iso8601(*agent.created);
+  return doc;
+}
+
+json telemetry_record(std::string_view id, const json& metrics, TimePoint now) {
+  json doc = json::object();
+  doc["id"] = std::string(id);
+  doc["timestamp"] = format_iso8601(now);
+  doc["metrics"] = metrics;
+  return doc;
+}
+
+Status claim_lost(std::string_view id, std::string_view why) {
+  return {ErrorCode::kConflict, fmt::format("claim on \"{}\" lost: {}", id, why)};
+}
+
+Status check_claim(const ojson& doc, const WorkItem& claimed, const std::string& agent) {
+  const std::string status = status_of(doc);
+  if (!is_claimed_status(status)) {
+    return claim_lost(claimed.id, fmt::format("status is \"{}\"", status));
+  }
+  const std::string holder = as_str(doc, "claimed_by");
+  if (holder != agent) return claim_lost(claimed.id, fmt::format("claimed by \"{}\"", holder));
+  auto want = claimed.raw.find("claimed_at");
+  if (want != claimed.raw.end() && want->is_string() &&
+      as_str(doc, "claimed_at") != want->get<std::string>()) {
+    return claim_lost(claimed.id, "claimed again since");
+  }
+  return Status::Ok();
+}
+
+void mark_claimed(ojson& doc, std::string_view agent, TimePoint now, Seconds lease) {
+  doc["status"] = "claimed";
+  doc["claimed_by"] = std::string(agent);
+  doc["claimed_at"] = format_iso8601(now);
+  doc["lease_expires"] = format_iso8601(now + lease);
+}
+
+void drop_claim(ojson& doc) {
+  doc.erase("claimed_by");
+  doc.erase("claimed_at");
+  doc.erase("lease_expires");
+}
+
+void mark_retrying(ojson& doc, std::int64_t attempts, const Completion& c) {
+  drop_claim(doc);
+  doc["status"] = "pending";
+  doc["attempts"] = attempts;
+  doc["last_error"] = c.error.empty() ? fmt::format("exit code {}", c.exit_code) : c.error;
+}
+
+void make_pending(ojson& doc, TimePoint now) {
+  for (const char* key : {"claimed_by", "claimed_at", "lease_expires", "dead_reason", "dead_at"}) {
+    doc.erase(key);
+  }
+  doc["status"] = "pending";
+  doc["attempts"] = 0;
+  doc["requeued_at"] = format_iso8601(now);
+}
+
+std::optional<std::string> repair_claim_blocker(const ojson& doc,
+                                                std::string_view expect_claimed_by) {
+  const std::string status = status_of(doc);
+  if (!is_claimed_status(status)) return fmt::format("status is now \"{}\"", status);
+  const std::string claimed_by = as_str(doc, "claimed_by");
+  if (!expect_claimed_by.empty() && claimed_by != expect_claimed_by) {
+    return fmt::format("claimed by \"{}\" now", claimed_by);
+  }
+  return std::nullopt;
+}
+
+void mark_requeued(ojson& doc, std::string_view reason, TimePoint now) {
+  auto att = doc.find("attempts");
+  const std::int64_t attempts =
+      att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
+  doc["status"] = "pending";
+  drop_claim(doc);
+  doc["attempts"] = attempts + 1;
+  doc["requeued_at"] = format_iso8601(now);
+  doc["requeue_reason"] = std::string(reason);
+}
+
+void mark_dead(ojson& doc, std::string_view reason, TimePoint now) {
+  doc["status"] = "dead";
+  doc["dead_reason"] = std::string(reason);
+  doc["dead_at"] = format_iso8601(now);
+}
+
+ojson retry_item(std::string_view file, const ojson& failed, TimePoint now) {
+  ojson item = ojson::object();
+  auto id = failed.find("id");
+  item["id"] = id != failed.end() && id->is_string() ? id->get<std::string>()
+                                                     : std::string(id_from_file_name(file));
+  item["status"] = "pending";
+  for (const char* key :
+       {"command", "prompt", "attempts", "max_attempts", "priority", "timeout_s"}) {
+    if (auto it = failed.find(key); it != failed.end()) item[key] = *it;
+  }
+  item["created"] = format_iso8601(now);
+  item["retry_of"] = std::string(file);
+  return item;
+}
+
+std::optional<std::string> finalize_blocker(const ojson& completed, std::string_view completed_name,
+                                            std::string_view holder) {
+  auto agent = completed.find("agent");
+  const std::string finisher = agent != completed.end() && agent->is_string()
+                                   ? agent->get<std::string>()
+                                   : std::string(holder);
+  if (completed_outcome(status_of(completed)) != Outcome::kSucceeded && finisher != holder) {
+    return fmt::format("{} is a failure by \"{}\", not the holder", completed_name, finisher);
+  }
+  return std::nullopt;
+}
+
 Status write_replace(const fs::path& path, std::string_view data, Sync sync) {
   fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}.{:016x}", path.filename().string(),
                                                   ::getpid(), random_u64());

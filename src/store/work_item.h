@@ -1,5 +1,6 @@
-// Work records of the coordination directory as the work queue reads and writes them (private to
-// the dir backend). Pure functions except load_record(), for_each_work_file() and write_replace(),
+// Work records as the work queues read and write them, and the record transformations of the
+// engine's repairs, shared by the dir and etcd backends (private to src/store). Pure functions
+// except generate_id() (random source), load_record(), for_each_work_file() and write_replace(),
 // which do file I/O. Thread-safe: no shared state.
 #pragma once
 
@@ -53,6 +54,12 @@ Result<LoadedRecord> load_record(const std::filesystem::path& path, std::size_t 
 Status for_each_work_file(const std::filesystem::path& dir, std::size_t max_size, std::string& buf,
                           const std::function<void(std::string_view, std::string_view)>& fn);
 
+// The lower-cased "status" string of a JSON object; empty when absent or not a string.
+std::string status_of(const nlohmann::ordered_json& doc);
+
+// Finished statuses: "completed", "failed", "cancelled", "dead" (lower-cased).
+bool is_finished_status(std::string_view status);
+
 // The integer member `key`, or `fallback` when absent or not an integer.
 std::int64_t int_or(const nlohmann::ordered_json& doc, const char* key, std::int64_t fallback);
 
@@ -75,6 +82,74 @@ nlohmann::ordered_json completion_record(std::string_view id, const nlohmann::or
 // id, status, command/prompt, priority, max_attempts, timeout_s copied, attempts 0, created now.
 nlohmann::ordered_json requeued_record(std::string_view id, const nlohmann::ordered_json& from,
                                        TimePoint now);
+
+// kInvalidArgument "invalid <what> id ..." for an id outside [A-Za-z0-9._-]{1,128}.
+Status bad_id(std::string_view what, std::string_view id);
+
+// Ok, or kInvalidArgument naming what is wrong with a new item: a bad id (an empty id is fine:
+// one is generated), neither or both of command/prompt, max_attempts < 1, a negative timeout.
+Status check_new_work(const NewWork& work);
+
+// The pending record add() writes: {"id","status":"pending","priority","created":now,
+// "attempts":0,"max_attempts","timeout_s"?,"command"|"prompt"}.
+nlohmann::ordered_json new_work_record(std::string_view id, const NewWork& work, TimePoint now);
+
+// The agent record a heartbeat writes: {"id","status","heartbeat":now,"pid","host",
+// "current_work"?,"created"?}.
+nlohmann::ordered_json agent_record(const AgentState& agent, TimePoint now);
+
+// The telemetry record: {"id","timestamp":now,"metrics"}.
+nlohmann::json telemetry_record(std::string_view id, const nlohmann::json& metrics, TimePoint now);
+
+// kConflict "claim on \"<id>\" lost: <why>".
+Status claim_lost(std::string_view id, std::string_view why);
+
+// Ok when `doc` is the claim `claimed` that `agent` holds: a claim status, claimed_by == agent,
+// and, when `claimed` carries claimed_at, that same claimed_at. Else claim_lost() naming what
+// changed.
+Status check_claim(const nlohmann::ordered_json& doc, const WorkItem& claimed,
+                   const std::string& agent);
+
+// Sets status "claimed", claimed_by, claimed_at = now, lease_expires = now + lease.
+void mark_claimed(nlohmann::ordered_json& doc, std::string_view agent, TimePoint now,
+                  Seconds lease);
+
+// Removes claimed_by, claimed_at and lease_expires.
+void drop_claim(nlohmann::ordered_json& doc);
+
+// A failed run with attempts left: claim dropped, status "pending", attempts = `attempts`,
+// last_error = the completion's error, or "exit code N".
+void mark_retrying(nlohmann::ordered_json& doc, std::int64_t attempts, const Completion& c);
+
+// A user's requeue: claim, dead and retry marks removed, status "pending", attempts 0,
+// requeued_at = now.
+void make_pending(nlohmann::ordered_json& doc, TimePoint now);
+
+// Why the engine's requeue or finalize of work record `doc` does not apply: nullopt when it is
+// claimed (claimed, in_progress, running) and, with a non-empty `expect_claimed_by`, by that
+// agent; else "status is now \"<s>\"" or "claimed by \"<a>\" now".
+std::optional<std::string> repair_claim_blocker(const nlohmann::ordered_json& doc,
+                                                std::string_view expect_claimed_by);
+
+// The engine's requeue: status "pending", claim dropped, attempts + 1, requeued_at = now,
+// requeue_reason = reason.
+void mark_requeued(nlohmann::ordered_json& doc, std::string_view reason, TimePoint now);
+
+// Dead-lettering: status "dead", dead_reason = reason, dead_at = now.
+void mark_dead(nlohmann::ordered_json& doc, std::string_view reason, TimePoint now);
+
+// The pending work record that retries the failed completion `failed` of record `file`: id,
+// status "pending", command, prompt, attempts, max_attempts, priority, timeout_s copied,
+// created = now, retry_of = file.
+nlohmann::ordered_json retry_item(std::string_view file, const nlohmann::ordered_json& failed,
+                                  TimePoint now);
+
+// Why a claimed work item held by `holder` must not be finalized on its completion record
+// `completed` (named `completed_name`): nullopt when the completion is a success, or a failure
+// recorded by the holder (no "agent" counts as the holder); else the reason.
+std::optional<std::string> finalize_blocker(const nlohmann::ordered_json& completed,
+                                            std::string_view completed_name,
+                                            std::string_view holder);
 
 // How much write_replace() makes durable before it returns.
 enum class Sync {

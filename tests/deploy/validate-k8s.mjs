@@ -7,12 +7,13 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { ConfigMap, PersistentVolumeClaim, Service } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
+import { DaemonSet, Deployment } from "kubernetes-models/apps/v1";
 
 const MODELS = {
   "v1/ConfigMap": ConfigMap,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "v1/Service": Service,
+  "apps/v1/DaemonSet": DaemonSet,
   "apps/v1/Deployment": Deployment,
 };
 

@@ -133,6 +133,35 @@ TEST(HistoryFromJournal, AnIntentAfterItsOutcomeIsInFlightAgain) {
   EXPECT_EQ(history_from_journal(b.entries()).in_flight, 1);
 }
 
+// A scaling whose engine died mid-action (a failover) may have acted: it starts the cooldown and
+// the scale-down delay at its intent, whether still open or closed as interrupted.
+TEST(HistoryFromJournal, AnInterruptedScalingCountsAsActedAtItsIntent) {
+  JournalBuilder b;
+  b.add(Outcome::kIntent, "u1", "scale_up", 100);
+  DecisionHistory open = history_from_journal(b.entries());
+  EXPECT_EQ(open.last_scale_up, at_s(100));
+  EXPECT_EQ(open.last_actuation, at_s(100));
+  EXPECT_EQ(open.in_flight, 1);
+
+  std::vector<JournalEntry> closed = b.entries();
+  JournalEntry interrupted = closed.back();
+  interrupted.seq = 2;
+  interrupted.outcome = Outcome::kFailed;
+  interrupted.at = at_s(130);
+  interrupted.reason = std::string(kInterruptedReason);
+  closed.push_back(interrupted);
+  DecisionHistory h = history_from_journal(closed);
+  EXPECT_EQ(h.last_scale_up, at_s(100));
+  EXPECT_EQ(h.last_actuation, at_s(100));
+  EXPECT_EQ(h.in_flight, 0);
+
+  // An ordinary failure (the actuator said no) did not act.
+  closed.back().reason = "actuator timed out";
+  DecisionHistory failed = history_from_journal(closed);
+  EXPECT_FALSE(failed.last_scale_up.has_value());
+  EXPECT_FALSE(failed.last_actuation.has_value());
+}
+
 TEST(FindExecuted, ReturnsTheExecutedRecordOrNothing) {
   JournalBuilder b;
   b.add(Outcome::kIntent, "a", "scale_up", 1)

@@ -1,0 +1,475 @@
+// EtcdWorkQueue: every change of an item is one transaction guarded by the mod_revision read.
+#include "store/etcd_work_queue.h"
+
+#include <fmt/format.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "etcd/client.h"
+#include "store/etcd_keys.h"
+#include "store/record_parse.h"
+#include "store/work_item.h"
+
+namespace dslmodel::store {
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+using etcd::Compare;
+using etcd::KeyValue;
+using etcd::TxnOp;
+
+// Read-decide-commit rounds of one call before it gives up on a record that keeps changing.
+constexpr int kRounds = 8;
+
+unsigned random_seed() {
+  unsigned seed = 0;
+  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed)) {
+    seed = static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return seed;
+}
+
+Compare unchanged(const KeyValue& kv) {
+  return Compare::mod_revision(kv.key, Compare::Op::kEqual, kv.mod_revision);
+}
+
+Compare as_read(const std::string& key, const std::optional<KeyValue>& kv) {
+  return kv ? unchanged(*kv) : Compare::absent(key);
+}
+
+Status busy(std::string_view id) {
+  return {ErrorCode::kConflict,
+          fmt::format("work item \"{}\" kept changing during {} attempts", id, kRounds)};
+}
+
+// The record in `kv` (named `file`) as a JSON object; kCorrupt or kInvalidArgument as
+// detail::load_record reports them.
+Result<ojson> parse_object(const KeyValue& kv, std::string_view file, std::size_t max_size) {
+  if (kv.value.size() > max_size) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: over the size limit ({} bytes)", file, max_size));
+  }
+  ojson doc = ojson::parse(kv.value, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status(ErrorCode::kCorrupt, fmt::format("{}: not a JSON object", file));
+  }
+  return doc;
+}
+
+bool succeeded(const KeyValue& completed) {
+  ojson doc = ojson::parse(completed.value, nullptr, false);
+  return doc.is_object() && completed_outcome(detail::status_of(doc)) == Outcome::kSucceeded;
+}
+
+// The records a finish with no attempts left (or a success) changes.
+struct Finishing {
+  const KeyValue& work;                 // the claimed work record, as read
+  const std::optional<KeyValue>& done;  // its completion record, as read
+  const std::string& completed_key;
+  const std::string& archived;  // the archive name for the work record
+  const std::string& record;    // the completion to write; empty: it exists already
+};
+
+// Adds the finishing writes to one transaction: the work record moves to `archived` (compared
+// absent), the completion is put (unless it exists already), and a stale failed completion of
+// an earlier attempt moves to archive/retried/ (kept, out of the way).
+Status add_completion(etcd::Client& client, const std::string& prefix, const Finishing& f,
+                      std::vector<Compare>& compares, std::vector<TxnOp>& ops) {
+  const std::string archived_key = key_for_file(prefix, f.archived).value_or("");
+  compares.push_back(Compare::absent(archived_key));
+  compares.push_back(as_read(f.completed_key, f.done));
+  ops.push_back(TxnOp::put(archived_key, f.work.value));
+  ops.push_back(TxnOp::del(f.work.key));
+  if (f.record.empty()) return Status::Ok();
+  ops.push_back(TxnOp::put(f.completed_key, f.record));
+  if (!f.done) return Status::Ok();
+  const std::string completed_file = file_for_key(prefix, f.completed_key).value_or("");
+  Result<std::string> retried =
+      detail::free_archive_name(client, prefix, "retried", completed_file);
+  if (!retried.ok()) return retried.status();
+  const std::string retried_key = key_for_file(prefix, *retried).value_or("");
+  compares.push_back(Compare::absent(retried_key));
+  ops.push_back(TxnOp::put(retried_key, f.done->value));
+  return Status::Ok();
+}
+
+}  // namespace
+
+EtcdWorkQueue::EtcdWorkQueue(std::shared_ptr<etcd::Client> client, std::string prefix,
+                             StoreConfig cfg, const Clock* clock)
+    : client_(std::move(client)),
+      prefix_(std::move(prefix)),
+      cfg_(std::move(cfg)),
+      clock_(clock != nullptr ? clock : &system_clock_),
+      rng_(random_seed()) {}
+
+std::string EtcdWorkQueue::key(std::string_view dir, std::string_view id) const {
+  return etcd_dir_prefix(prefix_, dir) + std::string(id);
+}
+
+void EtcdWorkQueue::saw(std::int64_t revision) {
+  last_revision_ = std::max(last_revision_, revision);
+}
+
+Result<std::string> EtcdWorkQueue::add(const NewWork& work) {
+  if (Status s = detail::check_new_work(work); !s.ok()) return s;
+  const TimePoint now = clock_->now();
+  const std::string id = work.id.empty() ? detail::generate_id(now) : work.id;
+  const std::string work_key = key(kEtcdWorkDir, id);
+  const std::string completed_key = key(kEtcdCompletedDir, id);
+  const std::string dead_key = key(kEtcdDeadDir, id);
+  Result<etcd::TxnResult> r = client_->txn(
+      {Compare::absent(work_key), Compare::absent(completed_key), Compare::absent(dead_key)},
+      {TxnOp::put(work_key, detail::new_work_record(id, work, now).dump())},
+      {TxnOp::get(work_key), TxnOp::get(completed_key), TxnOp::get(dead_key)});
+  if (!r.ok()) return r.status();
+  saw(r->revision);
+  if (!r->succeeded) {
+    std::string where;
+    const char* places[] = {"", " (completed)", " (dead)"};
+    for (std::size_t i = 0; i < r->ranges.size() && i < 3 && where.empty(); ++i) {
+      if (!r->ranges[i].kvs.empty()) where = places[i];
+    }
+    return Status(ErrorCode::kConflict,
+                  fmt::format("work item \"{}\" already exists{}", id, where));
+  }
+  candidates_.clear();  // our own new item may outrank the cached candidates
+  return id;
+}
+
+Status EtcdWorkQueue::refill() {
+  std::int64_t revision = 0;
+  Result<std::vector<KeyValue>> kvs =
+      detail::range_all(*client_, etcd_dir_prefix(prefix_, kEtcdWorkDir), 0, &revision);
+  if (!kvs.ok()) return kvs.status();
+  saw(revision);
+  std::vector<Candidate> found;
+  for (KeyValue& kv : *kvs) {
+    std::optional<std::string> file = file_for_key(prefix_, kv.key);
+    if (!file || kind_of_file(*file) != RecordKind::kWork) continue;
+    if (kv.value.size() > cfg_.max_file_size) continue;
+    Result<WorkRecord> w = parse_work(*file, kv.value);
+    if (!w.ok() || !detail::is_pending_status(w->status)) continue;
+    found.push_back({std::move(*file), std::move(kv.key), std::move(kv.value), kv.mod_revision,
+                     w->priority, w->created});
+  }
+  std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
+  });
+  candidates_ = std::move(found);
+  listed_at_ = clock_->steady_now();
+  return Status::Ok();
+}
+
+Result<bool> EtcdWorkQueue::try_claim(Candidate& c, const std::string& agent_id, Seconds lease,
+                                      std::optional<WorkItem>& out) {
+  // Once with the listed value; once more when it changed since but may still be pending (a
+  // release, an edit).
+  for (int round = 0; round < 2; ++round) {
+    if (c.value.size() > cfg_.max_file_size) return false;
+    ojson doc = ojson::parse(c.value, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return false;
+    if (!detail::is_pending_status(detail::status_of(doc))) return false;
+    detail::mark_claimed(doc, agent_id, clock_->now(), lease);
+    std::string text = doc.dump();
+    Result<etcd::TxnResult> r =
+        client_->txn({Compare::mod_revision(c.key, Compare::Op::kEqual, c.mod_revision)},
+                     {TxnOp::put(c.key, text)}, {TxnOp::get(c.key)});
+    if (!r.ok()) return r.status();
+    saw(r->revision);
+    if (r->succeeded) {
+      out = detail::work_item_from(c.file, json(doc));
+      return true;
+    }
+    if (r->ranges.empty() || r->ranges[0].kvs.empty()) return false;  // gone
+    c.value = std::move(r->ranges[0].kvs[0].value);
+    c.mod_revision = r->ranges[0].kvs[0].mod_revision;
+  }
+  return false;
+}
+
+Result<std::optional<WorkItem>> EtcdWorkQueue::claim_from_cache(const std::string& agent_id,
+                                                                Seconds lease) {
+  std::optional<WorkItem> out;
+  while (!candidates_.empty()) {
+    const std::size_t window = std::min(candidates_.size(), claim_spread_);
+    const std::size_t pick = window > 1 ? rng_() % window : 0;
+    Candidate c = std::move(candidates_[pick]);
+    candidates_.erase(candidates_.begin() + static_cast<std::ptrdiff_t>(pick));
+    Result<bool> r = try_claim(c, agent_id, lease, out);
+    if (!r.ok()) return r.status();
+    if (*r) return out;
+  }
+  return std::optional<WorkItem>();
+}
+
+Result<std::optional<WorkItem>> EtcdWorkQueue::claim_next(const std::string& agent_id,
+                                                          Seconds lease) {
+  if (!detail::valid_record_id(agent_id)) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid agent id \"{}\"", agent_id));
+  }
+  bool listed = false;
+  if (candidates_.empty() || clock_->steady_now() - listed_at_ >= candidate_max_age_) {
+    if (Status s = refill(); !s.ok()) return s;
+    listed = true;
+  }
+  Result<std::optional<WorkItem>> got = claim_from_cache(agent_id, lease);
+  if (!got.ok() || got->has_value() || listed) return got;
+  if (Status s = refill(); !s.ok()) return s;  // the cache ran dry: list once more
+  return claim_from_cache(agent_id, lease);
+}
+
+Result<FinishOutcome> EtcdWorkQueue::finish(const WorkItem& claimed, const std::string& agent_id,
+                                            const Completion& completion) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id));
+  }
+  const std::string work_file = "work_" + claimed.id + ".json";
+  const std::string work_key = key(kEtcdWorkDir, claimed.id);
+  const std::string completed_key = key(kEtcdCompletedDir, claimed.id);
+  const TimePoint now = clock_->now();
+  std::string archived = fmt::format("archive/done/{}", work_file);  // free unless found taken
+  for (int round = 0; round < kRounds; ++round) {
+    Result<detail::KeysRead> read = detail::get_keys(*client_, {work_key, completed_key});
+    if (!read.ok()) return read.status();
+    saw(read->revision);
+    const std::optional<KeyValue>& work = read->kvs[0];
+    const std::optional<KeyValue>& done = read->kvs[1];
+    if (!work) return detail::claim_lost(claimed.id, "no longer queued");
+    Result<ojson> doc = parse_object(*work, work_file, cfg_.max_file_size);
+    if (!doc.ok()) return doc.status();
+    if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
+    const std::int64_t attempts = detail::int_or(*doc, "attempts", 0) + 1;
+    const std::int64_t max_attempts = detail::int_or(*doc, "max_attempts", WorkItem{}.max_attempts);
+    std::vector<Compare> compares = {unchanged(*work)};
+    std::vector<TxnOp> ops;
+    const bool retrying = !completion.success && attempts < max_attempts;
+    const bool duplicate = !retrying && done && succeeded(*done);
+    if (retrying) {
+      detail::mark_retrying(*doc, attempts, completion);
+      ops.push_back(TxnOp::put(work_key, doc->dump()));
+    } else {
+      const std::string record =
+          duplicate ? ""
+                    : detail::completion_record(claimed.id, *doc, agent_id, completion, now).dump();
+      Status s = add_completion(*client_, prefix_, {*work, done, completed_key, archived, record},
+                                compares, ops);
+      if (!s.ok()) return s;
+    }
+    Result<etcd::TxnResult> r = client_->txn(compares, ops);
+    if (!r.ok()) return r.status();
+    saw(r->revision);
+    if (r->succeeded) {
+      if (retrying) return FinishOutcome::kRetrying;
+      if (duplicate) {
+        return detail::claim_lost(claimed.id,
+                                  "it was already completed; the work file is archived");
+      }
+      return completion.success ? FinishOutcome::kCompleted : FinishOutcome::kFailed;
+    }
+    // Something changed: the claim (rechecked next round), the completion, or the archive name.
+    Result<std::string> free = detail::free_archive_name(*client_, prefix_, "done", work_file);
+    if (!free.ok()) return free.status();
+    archived = std::move(free).value();
+  }
+  return busy(claimed.id);
+}
+
+Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
+  }
+  const std::string work_key = key(kEtcdWorkDir, claimed.id);
+  for (int round = 0; round < kRounds; ++round) {
+    Result<detail::KeysRead> read = detail::get_keys(*client_, {work_key});
+    if (!read.ok()) return read.status();
+    saw(read->revision);
+    const std::optional<KeyValue>& work = read->kvs[0];
+    if (!work) return detail::claim_lost(claimed.id, "no longer queued");
+    Result<ojson> doc = parse_object(*work, "work_" + claimed.id + ".json", cfg_.max_file_size);
+    if (!doc.ok()) return doc.status();
+    if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
+    detail::drop_claim(*doc);
+    (*doc)["status"] = "pending";
+    Result<etcd::TxnResult> r =
+        client_->txn({unchanged(*work)}, {TxnOp::put(work_key, doc->dump())});
+    if (!r.ok()) return r.status();
+    saw(r->revision);
+    if (r->succeeded) return Status::Ok();
+  }
+  return busy(claimed.id);
+}
+
+Status EtcdWorkQueue::heartbeat(const AgentState& agent) {
+  if (!detail::valid_record_id(agent.id)) return detail::bad_id("agent", agent.id);
+  Result<std::int64_t> r =
+      client_->put(key(kEtcdAgentDir, agent.id), detail::agent_record(agent, clock_->now()).dump());
+  if (!r.ok()) return r.status();
+  saw(*r);
+  return Status::Ok();
+}
+
+Status EtcdWorkQueue::record_telemetry(const std::string& id, const nlohmann::json& metrics) {
+  if (!detail::valid_record_id(id)) return detail::bad_id("telemetry", id);
+  if (!metrics.is_object()) return {ErrorCode::kInvalidArgument, "metrics must be a JSON object"};
+  Result<std::int64_t> r = client_->put(
+      key(kEtcdTelemetryDir, id), detail::telemetry_record(id, metrics, clock_->now()).dump());
+  if (!r.ok()) return r.status();
+  saw(*r);
+  return Status::Ok();
+}
+
+Result<std::vector<WorkItem>> EtcdWorkQueue::list(const std::string& status) {
+  std::string want = status;
+  std::transform(want.begin(), want.end(), want.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::int64_t revision = 0;
+  Result<std::vector<KeyValue>> kvs =
+      detail::range_all(*client_, etcd_dir_prefix(prefix_, kEtcdWorkDir), 0, &revision);
+  if (!kvs.ok()) return kvs.status();
+  saw(revision);
+  std::vector<WorkItem> items;
+  for (const KeyValue& kv : *kvs) {
+    std::optional<std::string> file = file_for_key(prefix_, kv.key);
+    if (!file || kind_of_file(*file) != RecordKind::kWork) continue;
+    if (kv.value.size() > cfg_.max_file_size) continue;
+    json doc = json::parse(kv.value, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    WorkItem w = detail::work_item_from(*file, doc);
+    const std::string& st = w.status.empty() ? std::string("pending") : w.status;
+    if (want.empty() || st == want) items.push_back(std::move(w));
+  }
+  std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) {
+    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
+  });
+  return items;
+}
+
+Result<nlohmann::json> EtcdWorkQueue::show(const std::string& id) {
+  if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
+  const std::pair<std::string, const char*> places[] = {
+      {"work_" + id + ".json", "queue"},
+      {"completed_" + id + ".json", "completed"},
+      {"dead_" + id + ".json", "dead"},
+      {"archive/done/work_" + id + ".json", "archive"}};
+  std::vector<std::string> keys;
+  for (const auto& [file, location] : places) keys.push_back(*key_for_file(prefix_, file));
+  Result<detail::KeysRead> read = detail::get_keys(*client_, keys);
+  if (!read.ok()) return read.status();
+  saw(read->revision);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!read->kvs[i]) continue;
+    Result<ojson> doc = parse_object(*read->kvs[i], places[i].first, cfg_.max_file_size);
+    if (!doc.ok()) return doc.status();
+    json out = json(*doc);
+    out["location"] = places[i].second;
+    return out;
+  }
+  return Status(ErrorCode::kNotFound,
+                fmt::format("no work item \"{}\" in {}", id, etcd_dir_prefix(prefix_, "")));
+}
+
+Status EtcdWorkQueue::requeue(const std::string& id) {
+  if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
+  const std::string work_key = key(kEtcdWorkDir, id);
+  const std::string completed = "completed_" + id + ".json";
+  for (int round = 0; round < kRounds; ++round) {
+    Result<detail::KeysRead> read =
+        detail::get_keys(*client_, {work_key, key(kEtcdDeadDir, id), key(kEtcdCompletedDir, id)});
+    if (!read.ok()) return read.status();
+    saw(read->revision);
+    const std::optional<KeyValue>& work = read->kvs[0];
+    const std::optional<KeyValue>& dead = read->kvs[1];
+    const std::optional<KeyValue>& done = read->kvs[2];
+    std::vector<Compare> compares;
+    std::vector<TxnOp> ops;
+    const TimePoint now = clock_->now();
+    if (work || dead) {
+      const KeyValue& from = work ? *work : *dead;
+      Result<ojson> doc = parse_object(from, work ? "work_" + id + ".json" : "dead_" + id + ".json",
+                                       cfg_.max_file_size);
+      if (!doc.ok()) return doc.status();
+      const std::string status = detail::status_of(*doc);
+      if (work && detail::is_claimed_status(status) && done) {
+        return {
+            ErrorCode::kConflict,
+            fmt::format("work item \"{}\" already has {}: it is being finalized", id, completed)};
+      }
+      if (work && detail::is_pending_status(status) && detail::int_or(*doc, "attempts", 0) == 0) {
+        return Status::Ok();
+      }
+      detail::make_pending(*doc, now);
+      compares = {unchanged(from)};
+      ops = {TxnOp::put(work_key, doc->dump())};
+      if (!work) {
+        compares.push_back(Compare::absent(work_key));
+        ops.push_back(TxnOp::del(from.key));
+      }
+    } else if (done) {
+      Result<ojson> doc = parse_object(*done, completed, cfg_.max_file_size);
+      if (!doc.ok()) return doc.status();
+      if (completed_outcome(detail::status_of(*doc)) != Outcome::kFailed) {
+        return {ErrorCode::kInvalidArgument,
+                fmt::format("work item \"{}\" completed successfully: nothing to requeue", id)};
+      }
+      if (!detail::has_payload(*doc)) {
+        return {ErrorCode::kInvalidArgument,
+                fmt::format("failed item \"{}\" has no command or prompt to run again", id)};
+      }
+      ojson item = detail::requeued_record(id, *doc, now);
+      item["retry_of"] = completed;
+      Result<std::string> retried =
+          detail::free_archive_name(*client_, prefix_, "retried", completed);
+      if (!retried.ok()) return retried.status();
+      const std::string retried_key = key_for_file(prefix_, *retried).value_or("");
+      compares = {unchanged(*done), Compare::absent(work_key), Compare::absent(retried_key)};
+      ops = {TxnOp::put(work_key, item.dump()), TxnOp::put(retried_key, done->value),
+             TxnOp::del(done->key)};
+    } else {
+      return {ErrorCode::kNotFound, fmt::format("no work item \"{}\" to requeue", id)};
+    }
+    Result<etcd::TxnResult> r = client_->txn(compares, ops);
+    if (!r.ok()) return r.status();
+    saw(r->revision);
+    if (r->succeeded) {
+      candidates_.clear();
+      return Status::Ok();
+    }
+  }
+  return busy(id);
+}
+
+void EtcdWorkQueue::wait_for_work(std::chrono::milliseconds max_wait, std::stop_token stop) {
+  if (stop.stop_requested() || max_wait.count() <= 0) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string from = etcd_dir_prefix(prefix_, kEtcdWorkDir);
+  bool woken = false;
+  Status s = client_->watch(
+      from, etcd::prefix_end(from), last_revision_ > 0 ? last_revision_ + 1 : 0,
+      [&](const std::vector<etcd::WatchEvent>& events) {
+        for (const etcd::WatchEvent& e : events) {
+          saw(e.kv.mod_revision);
+          if (e.type != etcd::EventType::kPut) continue;
+          std::optional<std::string> file = file_for_key(prefix_, e.kv.key);
+          if (!file) continue;
+          Result<WorkRecord> w = parse_work(*file, e.kv.value);
+          if (w.ok() && detail::is_pending_status(w->status)) woken = true;
+        }
+        return !woken;
+      },
+      max_wait, stop);
+  if (woken) {
+    candidates_.clear();  // list again: the new item may outrank the cached ones
+    return;
+  }
+  if (s.ok()) return;
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (waited < max_wait) WorkQueue::wait_for_work(max_wait - waited, std::move(stop));
+}
+
+}  // namespace dslmodel::store
