@@ -270,7 +270,9 @@ int main(int argc, char** argv) {
   }
   fmt::print("== claim throughput on etcd, {} no-op items, vs the directory\n", items);
   claim_throughput(*etcd, items, counts);
-  fmt::print("\n== failover\n");
-  failover(*etcd, rounds, ttl, interval);
+  if (rounds > 0) {
+    fmt::print("\n== failover\n");
+    failover(*etcd, rounds, ttl, interval);
+  }
   return 0;
 }

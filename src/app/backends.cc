@@ -11,6 +11,7 @@
 #include "journal/file_journal.h"
 #include "store/dir_store.h"
 #include "store/dir_work_queue.h"
+#include "store/etcd_keys.h"
 #include "store/etcd_store.h"
 #include "store/etcd_work_queue.h"
 
@@ -72,6 +73,36 @@ Result<std::unique_ptr<WorkQueue>> make_work_queue(const Config& config, const C
   if (!t.ok()) return t.status();
   return std::unique_ptr<WorkQueue>(
       std::make_unique<store::EtcdWorkQueue>(t->client, t->prefix, config.store, clock));
+}
+
+std::function<Status(const std::string& name, std::string_view data)> telemetry_sink(
+    const Config& config) {
+  if (!uses_etcd(config)) return {};
+  auto t = connect(config);
+  if (!t.ok()) return {};
+  return [client = t->client, prefix = t->prefix](const std::string& name,
+                                                  std::string_view data) -> Status {
+    auto key = store::key_for_file(prefix, name);
+    if (!key) return {ErrorCode::kInvalidArgument, "not a record name: " + name};
+    auto put = client->put(*key, std::string(data));
+    return put.ok() ? Status::Ok() : put.status();
+  };
+}
+
+Result<std::optional<std::string>> read_state(const Config& config, const std::string& name) {
+  auto t = connect(config);
+  if (!t.ok()) return t.status();
+  auto got = t->client->range(t->prefix + "/" + name);
+  if (!got.ok()) return got.status();
+  if (got->kvs.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(got->kvs.front().value);
+}
+
+Status write_state(const Config& config, const std::string& name, const std::string& value) {
+  auto t = connect(config);
+  if (!t.ok()) return t.status();
+  auto put = t->client->put(t->prefix + "/" + name, value);
+  return put.ok() ? Status::Ok() : put.status();
 }
 
 std::string replica_id(const Config& config) {

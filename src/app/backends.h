@@ -6,8 +6,11 @@
 // touches the network or the disk: the first use of an object does.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
@@ -38,6 +41,16 @@ Result<std::unique_ptr<WorkQueue>> make_work_queue(const Config& config,
 // A lock on <dir>/.dsl/leader.lock for a directory, an etcd lease for etcd. Campaigns from now
 // on. `id` empty: ha.id, else "<host>-<pid>".
 Result<std::unique_ptr<LeaderElector>> make_elector(const Config& config);
+
+// Writes one telemetry record (file name as in the directory, e.g. "telemetry_otlp-1-2.json") into
+// the etcd store; empty for a directory store, whose records are files. Thread-safe.
+std::function<Status(const std::string& name, std::string_view data)> telemetry_sink(
+    const Config& config);
+
+// etcd only: the value at PREFIX/<name> (nullopt when absent), and writing it. For engine-wide
+// state that is not a record, e.g. "state/settings".
+Result<std::optional<std::string>> read_state(const Config& config, const std::string& name);
+Status write_state(const Config& config, const std::string& name, const std::string& value);
 
 // The id a replica of this process goes by: ha.id, else "<host>-<pid>".
 std::string replica_id(const Config& config);

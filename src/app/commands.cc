@@ -73,7 +73,7 @@ nlohmann::json status_data(const Config& config, const SystemMetrics& m,
   status["dry_run"] = config.gate.dry_run;
   nlohmann::json recent_json = nlohmann::json::array();
   for (const auto& e : recent) recent_json.push_back(journal_entry_json(e));
-  auto remediation = load_remediation(config.coordination_dir);
+  auto remediation = load_remediation(config);
   // With etcd, the state lives under the store URL; the directory keeps only local settings.
   const std::string& where = uses_etcd(config) ? config.store.url : config.coordination_dir;
   return {{"coordination_dir", where},

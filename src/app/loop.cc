@@ -40,7 +40,7 @@ Result<std::unique_ptr<telemetry::MetricsServer>> start_endpoint(const Context& 
                                                                  const LoopArgs& args,
                                                                  LoopObserver& observer) {
   if (args.metrics_addr == "off") return std::unique_ptr<telemetry::MetricsServer>();
-  auto server = observer.serve(args.metrics_addr, ctx.config.coordination_dir);
+  auto server = observer.serve(args.metrics_addr, ctx.config);
   if (server.ok()) {
     *ctx.err << "metrics: http://" << args.metrics_addr.substr(0, args.metrics_addr.rfind(':'))
              << ":" << (*server)->port() << "/metrics\n";
@@ -56,7 +56,7 @@ Result<std::unique_ptr<telemetry::MetricsServer>> start_endpoint(const Context& 
 // Applies the persisted remediation switch to this cycle.
 ExecuteOptions with_remediation(const Context& ctx, AutonomousDecisionEngine& engine,
                                 ExecuteOptions options) {
-  auto setting = load_remediation(ctx.config.coordination_dir);
+  auto setting = load_remediation(ctx.config);
   if (!setting.ok()) {
     *ctx.err << "dsl: warning: " << setting.status().message() << "\n";
     return options;

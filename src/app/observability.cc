@@ -1,5 +1,6 @@
 #include "app/observability.h"
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "telemetry/file_exporter.h"
 #include "telemetry/otel_env.h"
@@ -84,8 +85,8 @@ bool LoopObserver::ready() const {
   return std::chrono::steady_clock::now() - last_ok_ <= allowed;
 }
 
-Result<std::unique_ptr<telemetry::MetricsServer>> LoopObserver::serve(
-    const std::string& addr, const std::string& coordination_dir) {
+Result<std::unique_ptr<telemetry::MetricsServer>> LoopObserver::serve(const std::string& addr,
+                                                                      const Config& config) {
   auto hp = telemetry::parse_listen_address(addr);
   if (!hp.ok())
     return Status(ErrorCode::kInvalidArgument, "--metrics-addr: " + hp.status().message());
@@ -95,7 +96,8 @@ Result<std::unique_ptr<telemetry::MetricsServer>> LoopObserver::serve(
   cfg.metrics = [this] { return metrics(); };
   cfg.status_json = [this] { return status_json(); };
   cfg.ready = [this] { return ready(); };
-  cfg.receiver.dir = coordination_dir;
+  cfg.receiver.dir = config.coordination_dir;
+  cfg.receiver.sink = telemetry_sink(config);  // etcd: the records go under the store's prefix
   cfg.receiver.spans_received = &metrics_.otlp_spans_received();
   cfg.receiver.requests_rejected = &metrics_.otlp_requests_rejected();
   return telemetry::MetricsServer::start(std::move(cfg));

@@ -38,7 +38,7 @@ class LoopObserver {
 
   // Starts the endpoint on `addr` ("host:port"); port 0 picks a free one.
   Result<std::unique_ptr<telemetry::MetricsServer>> serve(const std::string& addr,
-                                                          const std::string& coordination_dir);
+                                                          const Config& config);
 
  private:
   telemetry::EngineMetrics metrics_;

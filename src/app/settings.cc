@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "app/backends.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 
@@ -12,6 +13,7 @@ using Mode = RemediationSetting::Mode;
 
 constexpr std::size_t kMaxSettingsSize = std::size_t{64} * 1024;
 constexpr const char* kKey = "remediation";
+constexpr const char* kEtcdKey = "state/settings";  // under the store's prefix
 
 Status corrupt(const std::filesystem::path& file, const std::string& why) {
   return {ErrorCode::kCorrupt, file.string() + ": " + why};
@@ -111,6 +113,41 @@ Status save_remediation(const std::filesystem::path& coordination_dir,
     j[kKey] = std::move(r);
   }
   return platform::atomic_write_file(file, j.dump(2) + "\n");
+}
+
+std::string settings_location(const Config& config) {
+  if (!uses_etcd(config)) return settings_path(config.coordination_dir).string();
+  return config.store.url + " " + kEtcdKey;
+}
+
+Result<RemediationSetting> load_remediation(const Config& config) {
+  if (!uses_etcd(config)) return load_remediation(config.coordination_dir);
+  auto doc = read_state(config, kEtcdKey);
+  if (!doc.ok()) return doc.status();
+  if (!doc->has_value()) return RemediationSetting{};
+  const std::filesystem::path where = settings_location(config);
+  nlohmann::json j = nlohmann::json::parse(**doc, nullptr, false);
+  if (!j.is_object()) return corrupt(where, "not a JSON object");
+  const auto r = j.find(kKey);
+  if (r == j.end()) return RemediationSetting{};
+  return parse_remediation(where, *r);
+}
+
+Status save_remediation(const Config& config, const RemediationSetting& setting) {
+  if (!uses_etcd(config)) return save_remediation(config.coordination_dir, setting);
+  auto doc = read_state(config, kEtcdKey);
+  if (!doc.ok()) return doc.status();
+  nlohmann::json j =
+      doc->has_value() ? nlohmann::json::parse(**doc, nullptr, false) : nlohmann::json::object();
+  if (!j.is_object()) j = nlohmann::json::object();
+  if (setting.mode == Mode::kUnset) {
+    j.erase(kKey);
+  } else {
+    nlohmann::json r = remediation_json(setting);
+    r.erase("mode");
+    j[kKey] = std::move(r);
+  }
+  return write_state(config, kEtcdKey, j.dump());
 }
 
 nlohmann::json remediation_json(const RemediationSetting& setting) {

@@ -27,6 +27,7 @@
 #include <optional>
 #include <string_view>
 
+#include "dslmodel/config.h"
 #include "dslmodel/snapshot.h"
 #include "dslmodel/status.h"
 
@@ -55,6 +56,12 @@ RemediationEffect remediation_effect(const RemediationSetting& setting, bool con
 
 // "unset", "disabled", "dry_run", "live".
 std::string_view mode_name(RemediationSetting::Mode mode);
+
+// Where `config` keeps the settings: `<coordination_dir>/.dsl/settings.json`, or with an etcd
+// store the key PREFIX/state/settings (same JSON), so every host and replica sees one switch.
+std::string settings_location(const Config& config);
+Result<RemediationSetting> load_remediation(const Config& config);
+Status save_remediation(const Config& config, const RemediationSetting& setting);
 
 // `<coordination_dir>/.dsl/settings.json`.
 std::filesystem::path settings_path(const std::filesystem::path& coordination_dir);

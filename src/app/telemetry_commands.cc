@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "app/backends.h"
 #include "app/settings.h"
 
 namespace dslmodel::app {
@@ -50,16 +51,16 @@ std::string describe(Mode mode) {
 int set_remediation(const Context& ctx, const std::string& command, Mode mode) {
   const std::string& dir = ctx.config.coordination_dir;
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
+  if (!uses_etcd(ctx.config) && !std::filesystem::is_directory(dir, ec)) {
     return fail(ctx, command, kExitFailure, "coordination directory not found: " + dir);
   }
   RemediationSetting setting{.mode = mode, .changed_at = std::chrono::system_clock::now()};
-  if (Status s = save_remediation(dir, setting); !s.ok()) {
+  if (Status s = save_remediation(ctx.config, setting); !s.ok()) {
     return fail(ctx, command, kExitFailure, s.message());
   }
   if (ctx.json) {
-    nlohmann::json data = {{"coordination_dir", dir},
-                           {"settings_file", settings_path(dir).string()},
+    nlohmann::json data = {{"coordination_dir", uses_etcd(ctx.config) ? ctx.config.store.url : dir},
+                           {"settings_file", settings_location(ctx.config)},
                            {"remediation", remediation_json(setting)}};
     *ctx.out << envelope(command, true, std::move(data), {}, {}, *setting.changed_at).dump(2)
              << "\n";

@@ -195,14 +195,18 @@ Result<bool> EtcdWorkQueue::try_claim(Candidate& c, const std::string& agent_id,
 Result<std::optional<WorkItem>> EtcdWorkQueue::claim_from_cache(const std::string& agent_id,
                                                                 Seconds lease) {
   std::optional<WorkItem> out;
+  // Every lost race widens the window: with many agents the head of a cached list is mostly
+  // taken already, and each failed transaction costs a consensus round in etcd.
+  std::size_t spread = claim_spread_;
   while (!candidates_.empty()) {
-    const std::size_t window = std::min(candidates_.size(), claim_spread_);
+    const std::size_t window = std::min(candidates_.size(), spread);
     const std::size_t pick = window > 1 ? rng_() % window : 0;
     Candidate c = std::move(candidates_[pick]);
     candidates_.erase(candidates_.begin() + static_cast<std::ptrdiff_t>(pick));
     Result<bool> r = try_claim(c, agent_id, lease, out);
     if (!r.ok()) return r.status();
     if (*r) return out;
+    if (spread > 1) spread *= 2;
   }
   return std::optional<WorkItem>();
 }

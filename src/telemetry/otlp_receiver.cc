@@ -234,8 +234,9 @@ ReceiverReply OtlpReceiver::handle(std::string_view body) {
 
 Status OtlpReceiver::write_file(std::string_view data, std::int64_t unix_ms) {
   const std::uint64_t seq = seq_.fetch_add(1, std::memory_order_relaxed);
-  return platform::atomic_write_file(
-      cfg_.dir / fmt::format("telemetry_otlp-{}-{}.json", unix_ms, seq), data);
+  const std::string name = fmt::format("telemetry_otlp-{}-{}.json", unix_ms, seq);
+  if (cfg_.sink) return cfg_.sink(name, data);
+  return platform::atomic_write_file(cfg_.dir / name, data);
 }
 
 }  // namespace dslmodel::telemetry

@@ -1,9 +1,10 @@
 // The OTLP/HTTP trace receiver (POST /v1/traces, JSON encoding only), independent of the HTTP
 // library: MetricsServer feeds it headers and the body it read.
 //
-// Accepted exports become telemetry files in the coordination directory
-// (`telemetry_otlp-<unix_ms>-<seq>.json`, each at most `max_file_bytes`, written atomically), so
-// the store counts their spans toward telemetry_volume.
+// Accepted exports become telemetry records named `telemetry_otlp-<unix_ms>-<seq>.json` (each at
+// most `max_file_bytes`): files in the coordination directory, written atomically, or whatever
+// the configured sink does with them (the etcd store puts them under its prefix), so the store
+// counts their spans toward telemetry_volume.
 //
 // Thread-safety: OtlpReceiver is safe to call from many threads at once (the sequence number is
 // atomic; counters are thread-safe). No function throws.
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +26,12 @@ namespace dslmodel::telemetry {
 class Counter;
 
 struct ReceiverConfig {
-  // Where accepted exports are written. Empty: the receiver is disabled (POST /v1/traces → 404).
+  // Where accepted exports are written. Empty (and no sink): the receiver is disabled (POST
+  // /v1/traces → 404).
   std::filesystem::path dir;
+  // When set, accepted exports go to it (record name, JSON) instead of files in `dir`. Called
+  // from the server's threads: must be thread-safe.
+  std::function<Status(const std::string& name, std::string_view data)> sink;
   // Largest request body accepted (default 8 MiB); larger → 413.
   std::size_t max_body_bytes = std::size_t{8} << 20;
   // Most spans accepted in one request (default 100,000); more → 413.
@@ -57,7 +63,7 @@ class OtlpReceiver {
   OtlpReceiver& operator=(const OtlpReceiver&) = delete;
 
   const ReceiverConfig& config() const { return cfg_; }
-  bool enabled() const { return !cfg_.dir.empty(); }
+  bool enabled() const { return !cfg_.dir.empty() || static_cast<bool>(cfg_.sink); }
 
   // Checks before reading the body: 415 for a non-JSON content type (application/x-protobuf),
   // 413 when `content_length` exceeds max_body_bytes. nullopt: go on and read at most
