@@ -46,9 +46,12 @@ struct GateConfig {
 //     {target_agents} {current_agents} {delta} {decision_id} {coordination_dir}.
 //   kind "process": the process supervisor starts and stops agents on this host from
 //     agent_command (placeholders {agent_id} {coordination_dir}).
+//   kind "pool" (etcd store only): the leader writes the desired agent count into etcd and the
+//     `dsl agent pool` of every host runs its share (agent_command then also takes
+//     {store_url}).
 //   kind "none": scale decisions are skipped with reason no_actuator.
 //   kind "auto" (default): "command" when scale_command is set, else "none" for one-shot
-//     commands and "process" for `dsl auto loop`.
+//     commands and, for `dsl auto loop`, "process" on a directory and "pool" on etcd.
 struct ActuatorConfig {
   std::string kind = "auto";
   std::vector<std::string> scale_command;

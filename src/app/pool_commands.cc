@@ -29,7 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kCommand = "agent-pool";
 constexpr std::size_t kMaxIdLength = 64;
@@ -97,7 +96,7 @@ struct PoolSetup {
   std::string url;
   etcd::StoreUrl store;
   fs::path state_dir;
-  milliseconds period{1000};  // between ticks: the interval, or sooner for the lease
+  milliseconds period{1000};  // between ticks
   std::chrono::seconds lease_ttl{10};
   int max_agents = std::numeric_limits<int>::max();
 };
@@ -129,28 +128,30 @@ Result<PoolSetup> resolve(const Context& ctx, const PoolArgs& args) {
   s.state_dir = args.state_dir.empty() ? default_state_dir(s.id) : fs::path(args.state_dir);
   s.lease_ttl = std::max(ctx.config.ha.lease_ttl, std::chrono::seconds(2));
   const auto interval = milliseconds(static_cast<std::int64_t>(args.interval_s * 1000));
-  s.period = std::clamp(std::min(interval, milliseconds(s.lease_ttl) / 3), milliseconds(10),
-                        milliseconds(s.lease_ttl));
+  s.period = std::max(interval, milliseconds(10));
   return s;
 }
 
-// One pool: lease, share, supervisor, announcements. Used from one thread.
+// One pool: share, supervisor, announcements. Used from one thread (the lease is kept by another).
 class Pool {
  public:
-  Pool(const Context& ctx, PoolSetup setup, etcd::Client& client,
+  Pool(const Context& ctx, PoolSetup setup, etcd::Client& client, store::PoolLease& lease,
        actuate::ProcessActuator& supervisor, const Clock& clock)
       : ctx_(ctx),
         s_(std::move(setup)),
-        client_(client),
         pool_(client, s_.store.prefix, clock),
+        lease_(lease),
         supervisor_(supervisor) {}
 
   std::string own_key() const { return pool_.member_key(s_.id); }
   std::string watch_prefix() const { return pool_.pool_prefix(); }
 
-  // One pass: renew the lease, read the count and the pools, scale, announce, report.
+  // One pass: get the lease, read the count and the pools, scale, announce, report.
   void tick() {
-    if (!ensure_lease()) return;
+    bool fresh = false;
+    auto lease = lease_.get(&fresh);
+    if (!lease.ok()) return trouble(lease.status());
+    if (fresh) announced_.reset();  // the record went with the old lease
     auto desired = pool_.desired();
     if (!desired.ok()) return trouble(desired.status());
     auto members = pool_.members();
@@ -164,7 +165,7 @@ class Pool {
     const int share = std::min(store::share_of(target, ids, s_.id), s_.max_agents);
     scale_to(share);
     const auto agents = supervisor_.agents();
-    announce(share, agents);
+    announce(share, agents, *lease);
     report(*desired ? std::optional<int>(target) : std::nullopt, share, agents,
            static_cast<int>(ids.size()));
   }
@@ -175,11 +176,9 @@ class Pool {
     Status stopped = supervisor_.stop_all(grace);
     if (!stopped.ok()) *ctx_.err << "dsl: warning: " << stopped.message() << "\n";
     std::string record = "its member record is gone";
-    if (lease_ != 0) {
-      if (Status s = client_.lease_revoke(lease_); !s.ok()) {
-        record = fmt::format("its member record expires within {} s ({})", s_.lease_ttl.count(),
-                             s.message());
-      }
+    if (Status s = lease_.revoke(); !s.ok()) {
+      record = fmt::format("its member record expires within {} s ({})", s_.lease_ttl.count(),
+                           s.message());
     }
     const actuate::SupervisorStats st = supervisor_.stats();
     if (ctx_.json) {
@@ -202,32 +201,6 @@ class Pool {
   }
 
  private:
-  // Grants the lease when there is none and renews it when due. False when etcd cannot be used.
-  bool ensure_lease() {
-    const auto now = SteadyClock::now();
-    if (lease_ != 0 && now - renewed_ >= milliseconds(s_.lease_ttl) / 3) {
-      auto ttl = client_.lease_keepalive(lease_);
-      if (ttl.ok()) {
-        renewed_ = now;
-      } else if (ttl.status().code() == ErrorCode::kNotFound) {
-        lease_ = 0;  // expired while etcd or this process was away: register again
-      } else {
-        trouble(ttl.status());
-        return false;
-      }
-    }
-    if (lease_ != 0) return true;
-    auto lease = client_.lease_grant(s_.lease_ttl.count());
-    if (!lease.ok()) {
-      trouble(lease.status());
-      return false;
-    }
-    lease_ = lease->id;
-    renewed_ = now;
-    announced_.reset();
-    return true;
-  }
-
   void scale_to(int share) {
     const auto live = static_cast<int>(supervisor_.agents().size());
     // Agents that died and wait for their backoff count as running: the supervisor restarts them.
@@ -246,7 +219,8 @@ class Pool {
     scale_error_ = error;
   }
 
-  void announce(int share, const std::vector<actuate::SupervisedAgent>& agents) {
+  void announce(int share, const std::vector<actuate::SupervisedAgent>& agents,
+                std::int64_t lease) {
     store::PoolMember m;
     m.id = s_.id;
     m.host = s_.host;
@@ -258,7 +232,10 @@ class Pool {
         announced_->agents == m.agents) {
       return;
     }
-    if (Status s = pool_.announce(m, lease_); !s.ok()) return trouble(s);
+    if (Status s = pool_.announce(m, lease); !s.ok()) {
+      (void)lease_.renew();  // a lease that expired is forgotten: the next tick registers again
+      return trouble(s);
+    }
     announced_ = std::move(m);
   }
 
@@ -318,12 +295,10 @@ class Pool {
 
   const Context& ctx_;
   const PoolSetup s_;
-  etcd::Client& client_;
   store::EtcdPool pool_;
+  store::PoolLease& lease_;
   actuate::ProcessActuator& supervisor_;
-  std::int64_t lease_ = 0;
-  SteadyClock::time_point renewed_{};
-  std::optional<store::PoolMember> announced_;   // the record as last written under lease_
+  std::optional<store::PoolMember> announced_;   // the record as last written under the lease
   std::optional<std::pair<int, int>> reported_;  // share and running as last printed
   ErrorCode trouble_ = ErrorCode::kOk;           // the failure last reported
   std::string scale_error_;
@@ -392,7 +367,9 @@ int run_pool(const Context& ctx, const PoolArgs& args) {
   }
   const milliseconds period = setup->period;
   etcd::Client client(setup->store.endpoints);
-  Pool pool(ctx, std::move(setup).value(), client, **supervisor, clock);
+  store::PoolLease lease(client, setup->lease_ttl);
+  Pool pool(ctx, std::move(setup).value(), client, lease, **supervisor, clock);
+  std::jthread keeper([&](const std::stop_token& self) { lease.keep(self); });
   std::jthread watcher([&](const std::stop_token& self) {
     watch_pool(self, client, pool.watch_prefix(), pool.own_key(), mu, cv, woken);
   });
@@ -405,7 +382,7 @@ int run_pool(const Context& ctx, const PoolArgs& args) {
   watcher.request_stop();
   cv.notify_all();
   watcher.join();
-  pool.shutdown(ctx.config.actuator.agent_grace);
+  pool.shutdown(ctx.config.actuator.agent_grace);  // the keeper renews the lease meanwhile
   return kExitOk;
 }
 

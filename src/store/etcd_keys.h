@@ -13,7 +13,11 @@
 //                           (compacted history), undone (retries taken back by an undo)
 //   P/state/totals          running totals of the completed and telemetry records archived,
 //                           {"succeeded":n,"failed":n,"telemetry":n} (ArchivedTotals)
+//   P/state/settings        operator settings (the remediation switch), as .dsl/settings.json
 //   P/leader                the leader elector's key; its create_revision is the leader epoch
+//   P/journal/<seq>         the decision journal (journal/etcd_journal.h)
+//   P/pool/desired          the agent count the leader wants (store/etcd_pool.h)
+//   P/pool/member/<id>      each `dsl agent pool` and what it runs, under the pool's lease
 // An <id> is any non-empty text without '/' or NUL; a <sub> or <file> likewise.
 //
 // The key functions are pure. The detail:: reads call the etcd client and fail as it does

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -163,6 +165,49 @@ Result<std::vector<PoolMember>> EtcdPool::members() {
   std::sort(out.begin(), out.end(),
             [](const PoolMember& a, const PoolMember& b) { return a.id < b.id; });
   return out;
+}
+
+PoolLease::PoolLease(etcd::Client& client, std::chrono::seconds ttl) : client_(client), ttl_(ttl) {}
+
+Result<std::int64_t> PoolLease::get(bool* fresh) {
+  if (fresh != nullptr) *fresh = false;
+  if (const std::int64_t id = id_.load(); id != 0) return id;
+  auto lease = client_.lease_grant(ttl_.count());
+  if (!lease.ok()) return lease.status();
+  std::int64_t none = 0;
+  if (!id_.compare_exchange_strong(none, lease->id)) {
+    (void)client_.lease_revoke(lease->id);  // another thread granted one first
+    return none;
+  }
+  if (fresh != nullptr) *fresh = true;
+  return lease->id;
+}
+
+Status PoolLease::renew() {
+  std::int64_t id = id_.load();
+  if (id == 0) return Status::Ok();
+  auto ttl = client_.lease_keepalive(id);
+  if (!ttl.ok() && ttl.status().code() == ErrorCode::kNotFound) id_.compare_exchange_strong(id, 0);
+  return ttl.status();
+}
+
+void PoolLease::keep(const std::stop_token& stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  const auto period = std::max(std::chrono::milliseconds(ttl_) / 3, std::chrono::milliseconds(100));
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, period, [] { return false; });
+    }
+    if (!stop.stop_requested()) (void)renew();
+  }
+}
+
+Status PoolLease::revoke() {
+  const std::int64_t id = id_.exchange(0);
+  if (id == 0) return Status::Ok();
+  return client_.lease_revoke(id);
 }
 
 int share_of(int target, std::vector<std::string> member_ids, const std::string& me) {

@@ -16,8 +16,11 @@
 // long as the client and the clock outlive it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -88,6 +91,39 @@ class EtcdPool {
   etcd::Client& client_;
   const std::string prefix_;
   const Clock& clock_;
+};
+
+// A pool's lease, under which it announces itself: granted on demand, renewed by keep() on a
+// thread of the caller's (so that a long scale never lets it lapse), forgotten once etcd says it
+// expired, so that the next get() grants a new one.
+// Thread-safety: every method may be called from any thread.
+class PoolLease {
+ public:
+  // REQUIRES: `client` outlives the lease; ttl >= 1 s. Touches nothing.
+  PoolLease(etcd::Client& client, std::chrono::seconds ttl);
+  PoolLease(const PoolLease&) = delete;
+  PoolLease& operator=(const PoolLease&) = delete;
+
+  // The lease id, granting one when there is none. `*fresh` (when given) is set when it was
+  // granted now: records written under an earlier lease are gone. Fails as lease_grant.
+  Result<std::int64_t> get(bool* fresh = nullptr);
+
+  // Renews the lease once; forgets it when etcd no longer knows it. Fails as lease_keepalive
+  // (kNotFound for an expired lease); ok when there is no lease.
+  Status renew();
+
+  // Renews every ttl/3 until `stop` is requested. Blocks; errors are left to the next get().
+  void keep(const std::stop_token& stop);
+
+  // Revokes the lease (its keys vanish at once) and forgets it. Ok when there is none.
+  Status revoke();
+
+  std::chrono::seconds ttl() const { return ttl_; }
+
+ private:
+  etcd::Client& client_;
+  const std::chrono::seconds ttl_;
+  std::atomic<std::int64_t> id_{0};  // 0: none
 };
 
 // A pool's share of `target` agents among the pools `member_ids`: with the ids sorted (and

@@ -85,9 +85,9 @@ class CliPool : public ::testing::Test {
 
   fs::path state_dir(const std::string& id) const { return dir_ / ("state-" + id); }
 
-  void start_pool(const std::string& id) {
+  void start_pool(const std::string& id, const std::string& config = "dsl.toml") {
     pools_[id] = std::make_unique<DslProcess>(std::vector<std::string>{
-        "--config", (dir_ / "dsl.toml").string(), "--store", url_, "agent", "pool", "--id", id,
+        "--config", (dir_ / config).string(), "--store", url_, "agent", "pool", "--id", id,
         "--interval", "0.2", "--state-dir", state_dir(id).string()});
     ASSERT_GT(pools_[id]->pid(), 0);
   }
@@ -169,7 +169,9 @@ TEST_F(CliPool, TwoPoolsShareTheDesiredCountAndTakeOverOnStop) {
   const auto kept = recorded_agents(state_dir("a"));
   for (const auto& [id, pid] : first_agents) {
     const pid_t stopped = pid;
-    if (!kept.contains(id)) EXPECT_TRUE(wait_for([stopped] { return !alive(stopped); }, 20s)) << id;
+    if (!kept.contains(id)) {
+      EXPECT_TRUE(wait_for([stopped] { return !alive(stopped); }, 20s)) << id;
+    }
   }
 
   ASSERT_TRUE(pool_->set_desired(3, 0, "it-spread").ok());
@@ -257,6 +259,37 @@ TEST_F(CliPool, PoolActuatorSetsTheCountAndWaitsForThePools) {
   EXPECT_FALSE(actuator.undo(nlohmann::json{{"kind", "process"}, {"started", {}}}).ok());
   EXPECT_EQ(stop_pool("a"), 0) << logs();
   for (pid_t pid : seen_pids_) EXPECT_FALSE(alive(pid)) << "agent " << pid << " still running";
+}
+
+// A configured agent_command ({store_url} and {agent_id} expanded) whose agents ignore SIGTERM:
+// stopping one takes the whole grace, longer than the pool's lease, which must not lapse.
+TEST_F(CliPool, StaysRegisteredWhileAStubbornAgentIsStopped) {
+  write_file(dir_ / "stubborn.toml",
+             "[engine]\nlease_ttl = 2\n"
+             "[actuator]\nagent_grace = 5\n"
+             "agent_command = [\"sh\", \"-c\", "
+             "\"trap '' TERM; echo {store_url} {agent_id}; exec sleep 300\"]\n");
+  start_pool("a", "stubborn.toml");
+  ASSERT_TRUE(pool_->set_desired(1, 0, "it-one").ok());
+  ASSERT_TRUE(wait_for([&] { return pool_runs("a", 1, 1); })) << logs();
+  const auto agents = recorded_agents(state_dir("a"));
+  ASSERT_EQ(agents.size(), 1U);
+  const std::string& agent = agents.begin()->first;
+  const fs::path log = state_dir("a") / ".dsl" / "logs" / (agent + ".log");
+  EXPECT_TRUE(wait_for([&] { return slurp(log).find(url_ + " " + agent) != std::string::npos; }))
+      << slurp(log);
+
+  ASSERT_TRUE(pool_->set_desired(0, 0, "it-none").ok());
+  const auto started = std::chrono::steady_clock::now();
+  bool always_registered = true;
+  ASSERT_TRUE(wait_for([&] {
+    always_registered = always_registered && members().contains("a");
+    return pool_runs("a", 0, 0);
+  })) << logs();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 4s) << "the agent ignored SIGTERM";
+  EXPECT_TRUE(always_registered) << "the pool's record vanished during a long stop\n" << logs();
+  EXPECT_FALSE(alive(agents.begin()->second));
+  EXPECT_EQ(stop_pool("a"), 0) << logs();
 }
 
 TEST_F(CliPool, RefusesADirectoryStore) {

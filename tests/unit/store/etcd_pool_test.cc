@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dslmodel/time.h"
@@ -213,6 +214,56 @@ TEST_F(EtcdPoolTest, MembersRoundTripSortedAndVanishWithTheirLease) {
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   ASSERT_TRUE(client_->lease_revoke(lease_b->id).ok());
+}
+
+TEST_F(EtcdPoolTest, PoolLeaseIsGrantedOnceAndAgainAfterItExpired) {
+  PoolLease lease(*client_, 10s);
+  bool fresh = false;
+  auto first = lease.get(&fresh);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(fresh);
+  auto again = lease.get(&fresh);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  EXPECT_FALSE(fresh);
+  EXPECT_TRUE(lease.renew().ok());
+
+  // etcd forgets the lease (as when it expires): renew says so, get() grants a new one.
+  ASSERT_TRUE(client_->lease_revoke(*first).ok());
+  EXPECT_EQ(lease.renew().code(), ErrorCode::kNotFound);
+  auto next = lease.get(&fresh);
+  ASSERT_TRUE(next.ok());
+  EXPECT_NE(*next, *first);
+  EXPECT_TRUE(fresh);
+
+  ASSERT_TRUE(pool_->announce(member("a", 1), *next).ok());
+  ASSERT_TRUE(lease.revoke().ok());
+  auto gone = pool_->members();
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->empty());
+  EXPECT_TRUE(lease.revoke().ok()) << "revoking twice is harmless";
+}
+
+TEST_F(EtcdPoolTest, KeptLeaseOutlivesItsTtl) {
+  PoolLease lease(*client_, 2s);
+  auto id = lease.get();
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  ASSERT_TRUE(pool_->announce(member("a", 1), *id).ok());
+  {
+    std::jthread keeper([&](const std::stop_token& stop) { lease.keep(stop); });
+    // Three TTLs: without renewals the record would be gone.
+    const auto until = std::chrono::steady_clock::now() + 6s;
+    while (std::chrono::steady_clock::now() < until) {
+      auto m = pool_->members();
+      ASSERT_TRUE(m.ok());
+      ASSERT_EQ(m->size(), 1U) << "the record vanished while its lease was kept";
+      std::this_thread::sleep_for(200ms);
+    }
+  }  // the keeper stops
+  auto same = lease.get();
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, *id);
+  ASSERT_TRUE(lease.revoke().ok());
 }
 
 TEST_F(EtcdPoolTest, BadMemberRecordsAreSkippedAndBadIdsRefused) {
