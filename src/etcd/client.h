@@ -51,8 +51,8 @@ struct KeyValue {
 };
 
 struct RangeOptions {
-  std::string range_end;  // empty: the one key; prefix_end(k): every key starting with k
-  std::int64_t limit = 0;  // 0: no limit
+  std::string range_end;      // empty: the one key; prefix_end(k): every key starting with k
+  std::int64_t limit = 0;     // 0: no limit
   std::int64_t revision = 0;  // 0: the newest; else read as of that revision
   bool keys_only = false;
   bool count_only = false;
@@ -90,9 +90,9 @@ struct TxnOp {
   enum class Kind { kPut, kRange, kDelete };
   Kind kind = Kind::kPut;
   std::string key;
-  std::string value;        // kPut
-  std::int64_t lease = 0;   // kPut
-  RangeOptions range;       // kRange (range_end, limit...), kDelete (range_end)
+  std::string value;       // kPut
+  std::int64_t lease = 0;  // kPut
+  RangeOptions range;      // kRange (range_end, limit...), kDelete (range_end)
 
   static TxnOp put(std::string key, std::string value, std::int64_t lease = 0);
   static TxnOp get(std::string key, RangeOptions options = {});
@@ -101,8 +101,8 @@ struct TxnOp {
 
 struct TxnResult {
   bool succeeded = false;
-  std::int64_t revision = 0;         // the store's revision after the transaction
-  std::vector<RangeResult> ranges;   // the answers of the branch's kRange ops, in order
+  std::int64_t revision = 0;        // the store's revision after the transaction
+  std::vector<RangeResult> ranges;  // the answers of the branch's kRange ops, in order
 };
 
 struct Lease {
