@@ -98,6 +98,21 @@ Result<RemediationSetting> load_remediation(const std::filesystem::path& coordin
   return parse_remediation(file, *r);
 }
 
+namespace {
+
+// Sets (or, for kUnset, removes) the "remediation" member of a settings document.
+void put_setting(nlohmann::json& doc, const RemediationSetting& setting) {
+  if (setting.mode == Mode::kUnset) {
+    doc.erase(kKey);
+    return;
+  }
+  nlohmann::json r = remediation_json(setting);
+  r.erase("mode");
+  doc[kKey] = std::move(r);
+}
+
+}  // namespace
+
 Status save_remediation(const std::filesystem::path& coordination_dir,
                         const RemediationSetting& setting) {
   const std::filesystem::path file = settings_path(coordination_dir);
@@ -105,13 +120,7 @@ Status save_remediation(const std::filesystem::path& coordination_dir,
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) return {ErrorCode::kIo, file.parent_path().string() + ": " + ec.message()};
   nlohmann::json j = existing_object(file);
-  if (setting.mode == Mode::kUnset) {
-    j.erase(kKey);
-  } else {
-    nlohmann::json r = remediation_json(setting);
-    r.erase("mode");
-    j[kKey] = std::move(r);
-  }
+  put_setting(j, setting);
   return platform::atomic_write_file(file, j.dump(2) + "\n");
 }
 
@@ -140,13 +149,7 @@ Status save_remediation(const Config& config, const RemediationSetting& setting)
   nlohmann::json j =
       doc->has_value() ? nlohmann::json::parse(**doc, nullptr, false) : nlohmann::json::object();
   if (!j.is_object()) j = nlohmann::json::object();
-  if (setting.mode == Mode::kUnset) {
-    j.erase(kKey);
-  } else {
-    nlohmann::json r = remediation_json(setting);
-    r.erase("mode");
-    j[kKey] = std::move(r);
-  }
+  put_setting(j, setting);
   return write_state(config, kEtcdKey, j.dump());
 }
 

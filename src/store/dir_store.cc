@@ -157,7 +157,9 @@ Status read_top_level(const fs::path& dir, std::size_t max_size, Snapshot& snap)
 }  // namespace
 
 DirStore::DirStore(fs::path dir, StoreConfig cfg, const Clock* clock)
-    : dir_(std::move(dir)), cfg_(cfg), clock_(clock != nullptr ? clock : &system_clock_) {}
+    : dir_(std::move(dir)),
+      cfg_(std::move(cfg)),
+      clock_(clock != nullptr ? clock : &system_clock_) {}
 
 Result<Snapshot> DirStore::snapshot() {
   Snapshot snap;

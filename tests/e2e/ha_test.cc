@@ -178,6 +178,17 @@ void feed(Backend& b, const Replicas& rs, std::chrono::milliseconds d, int& next
   }
 }
 
+// Every journal record, through `dsl --json auto history --all`.
+nlohmann::json journal(const Backend& b) {
+  std::vector<std::string> args = b.store_args();
+  for (const char* a : {"--json", "auto", "history", "--all", "--limit", "1000000"}) {
+    args.emplace_back(a);
+  }
+  DslRun r = run_dsl(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.json();
+}
+
 struct JournalCheck {
   int executed = 0;
   std::map<std::string, int> executed_by;  // replica → executed decisions
@@ -186,12 +197,7 @@ struct JournalCheck {
 // Reads the journal and checks the HA invariants: no decision executed twice, every executed
 // decision by the replica that led with its epoch, epochs never going back in journal order.
 JournalCheck check_journal(const Backend& b, const Replicas& rs) {
-  std::vector<std::string> args = b.store_args();
-  for (const char* a : {"--json", "auto", "history", "--all", "--limit", "1000000"}) {
-    args.emplace_back(a);
-  }
-  DslRun r = run_dsl(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = journal(b);
   std::map<std::int64_t, std::string> holder;  // epoch → replica
   for (const auto& rep : rs) {
     for (std::int64_t e : rep->epochs()) {
@@ -202,7 +208,6 @@ JournalCheck check_journal(const Backend& b, const Replicas& rs) {
   JournalCheck out;
   std::set<std::string> executed_ids;
   std::int64_t last_epoch = 0;
-  const nlohmann::json j = r.json();
   for (const auto& e : j["data"]["entries"]) {
     const std::string outcome = e.value("outcome", "");
     const std::int64_t epoch = e.value("epoch", std::int64_t{0});
@@ -344,11 +349,7 @@ TEST(HighAvailability, EtcdOutageStopsEveryoneAndRecovers) {
   stop_all(rs);
   check_journal(b, rs);
   // Nothing was journaled (so nothing executed) while etcd was away.
-  std::vector<std::string> args = b.store_args();
-  for (const char* a : {"--json", "auto", "history", "--all", "--limit", "1000000"}) {
-    args.emplace_back(a);
-  }
-  const nlohmann::json j = run_dsl(args).json();
+  const nlohmann::json j = journal(b);
   for (const auto& e : j["data"]["entries"]) {
     auto at = parse_iso8601(e.value("at", ""));
     ASSERT_TRUE(at);
@@ -394,11 +395,7 @@ TEST(HighAvailability, NewLeaderKeepsTheCooldownOfAnInterruptedScaling) {
     if (!pid.empty()) ::kill(std::stoi(pid), SIGKILL);
   }
 
-  std::vector<std::string> args = b.store_args();
-  for (const char* a : {"--json", "auto", "history", "--all", "--limit", "1000000"}) {
-    args.emplace_back(a);
-  }
-  const nlohmann::json j = run_dsl(args).json();
+  const nlohmann::json j = journal(b);
   int scale_intents = 0;
   int interrupted = 0;
   int cooldown_skips = 0;
