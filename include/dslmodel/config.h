@@ -18,7 +18,15 @@ namespace dslmodel {
 using Seconds = std::chrono::seconds;
 using Millis = std::chrono::milliseconds;
 
+// How scale decisions are sized (docs/policy.md).
+//   kCapacity (default): the capacity model sizes every scale decision, in every health state,
+//     and the seed's step rules still fire (the larger target wins); scale-ups are rate-limited
+//     per scale_up_period, scale-downs follow the largest recommendation over scale_down_window.
+//   kSteps: the seed's step rules alone, with `cooldown` after every scaling.
+enum class Sizing { kCapacity, kSteps };
+
 struct PolicyConfig {
+  Sizing sizing = Sizing::kCapacity;
   int min_agents = 1;             // never scale below
   int max_agents = 10;            // never scale above
   double scale_factor = 1.0;      // multiplies every scale-up step
@@ -32,6 +40,15 @@ struct PolicyConfig {
   Seconds retention{86400};       // completed/telemetry older are archived by optimize
   std::int64_t default_max_attempts = 3;  // for items without "max_attempts"
   int archive_min_files = 100;            // optimize archives only when this many are due
+
+  // The capacity model (docs/policy.md, "Sizing from capacity").
+  Seconds target_drain{20};           // drain the backlog within this long
+  double target_utilization = 0.9;    // agents busy with arrivals at most this fraction
+  Millis default_service_time{1000};  // per item, until completed records say otherwise
+  Seconds arrival_window{60};         // arrival rate and trend over this sliding window
+  Seconds default_startup_lag{2};     // scale-up to first heartbeat, until the journal says
+  Seconds scale_up_period{15};        // at most one scale-up per period
+  Seconds scale_down_window{300};     // scale down only to the largest recommendation in it
 };
 
 struct GateConfig {

@@ -192,7 +192,8 @@ class AutonomousDecisionEngine {
   bool remediation_enabled_ = true;
   std::vector<std::string> setup_errors_;
   std::vector<std::pair<std::string, std::pair<TimePoint, TimePoint>>> timings_;  // last execute
-  std::optional<double> previous_health_;  // the last cycle's, for system_improvement
+  std::optional<double> previous_health_;        // the last cycle's, for system_improvement
+  std::vector<Recommendation> recommendations_;  // this process's, within the scale-down window
 };
 
 }  // namespace dslmodel

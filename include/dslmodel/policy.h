@@ -17,6 +17,12 @@
 
 namespace dslmodel {
 
+// The agent count the capacity model recommended at some moment (docs/policy.md).
+struct Recommendation {
+  TimePoint at{};
+  std::int64_t agents = 0;
+};
+
 // What the engine did before, as far as the policy and the gate need it. Built from the journal
 // so that it survives a restart and a failover.
 struct DecisionHistory {
@@ -24,6 +30,12 @@ struct DecisionHistory {
   std::optional<TimePoint> last_scale_down;  // last executed scale_down
   std::optional<TimePoint> last_actuation;   // last executed scale_up or scale_down
   int in_flight = 0;                         // decisions with an intent but no outcome yet
+  // Executed scale-ups, oldest first (the most recent few): the start-up lag is measured from
+  // them to the first heartbeat of the agents they started.
+  std::vector<TimePoint> scale_ups;
+  std::optional<std::int64_t> last_scale_up_target;  // target_agents of last_scale_up
+  // Past recommendations, oldest first: the scale-down stabilization window reads them.
+  std::vector<Recommendation> recommendations;
 };
 
 // DESIGN §4: counts and health of a snapshot at `now`, with the health score computed by
@@ -66,7 +78,8 @@ struct GateInput {
 struct GateVerdict {
   bool run = false;
   std::string reason;  // when !run: low_confidence, max_decisions, max_concurrent, dry_run,
-                       // not_leader, no_actuator, cooldown, scale_down_delay, remediation_disabled
+                       // not_leader, no_actuator, cooldown, rate_limited, scale_down_delay,
+                       // remediation_disabled
 };
 
 // One verdict per decision, in the order given (which should be priority order).

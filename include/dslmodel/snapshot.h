@@ -25,6 +25,7 @@ struct AgentRecord {
   std::optional<std::int64_t> pid;
   std::string host;
   std::string current_work;
+  std::optional<TimePoint> created;  // when the agent started (its first heartbeat)
 };
 
 // work_<id>.json
@@ -50,6 +51,11 @@ struct CompletedRecord {
   // A failed record that carries its payload ("command" or "prompt") and has attempts left
   // (attempts < max_attempts) can be put back in the queue by `optimize`.
   bool retryable = false;
+  // How the item ran, for the capacity model (docs/policy.md): "duration_ms", "created" (when
+  // it was queued) and "claimed_at" (when an agent took it), each when present and valid.
+  std::optional<std::chrono::milliseconds> duration;
+  std::optional<TimePoint> created;
+  std::optional<TimePoint> claimed_at;
 };
 
 // telemetry_<id>.json: one record, or an OTLP/JSON export counting its spans.

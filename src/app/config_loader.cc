@@ -113,6 +113,27 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
   if (key == "policy.retention") return r.seconds(n, key, p.retention);
   if (key == "policy.default_max_attempts") return r.integer(n, key, p.default_max_attempts, 1);
   if (key == "policy.archive_min_files") return r.integer(n, key, p.archive_min_files, 1);
+  if (key == "policy.sizing") {
+    std::string sizing;
+    if (Status s = r.string(n, key, sizing); !s.ok()) return s;
+    if (sizing != "capacity" && sizing != "steps") return bad(r.path, n, key, "capacity or steps");
+    p.sizing = sizing == "steps" ? Sizing::kSteps : Sizing::kCapacity;
+    return Status::Ok();
+  }
+  if (key == "policy.target_drain") return r.seconds(n, key, p.target_drain);
+  if (key == "policy.target_utilization") {
+    return r.number(n, key, p.target_utilization, 0.05, 1.0);
+  }
+  if (key == "policy.default_service_time_ms") {
+    std::int64_t ms = p.default_service_time.count();
+    if (Status s = r.integer(n, key, ms, 1); !s.ok()) return s;
+    p.default_service_time = Millis(ms);
+    return Status::Ok();
+  }
+  if (key == "policy.arrival_window") return r.seconds(n, key, p.arrival_window);
+  if (key == "policy.default_startup_lag") return r.seconds(n, key, p.default_startup_lag);
+  if (key == "policy.scale_up_period") return r.seconds(n, key, p.scale_up_period);
+  if (key == "policy.scale_down_window") return r.seconds(n, key, p.scale_down_window);
   if (key == "health.completion_weight") return r.number(n, key, h.completion, 0, 1);
   if (key == "health.agents_weight") return r.number(n, key, h.agents, 0, 1);
   if (key == "health.queue_weight") return r.number(n, key, h.queue, 0, 1);

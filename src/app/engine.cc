@@ -10,6 +10,7 @@
 #include "app/actuator_factory.h"
 #include "app/backends.h"
 #include "app/cycle_spans.h"
+#include "dslmodel/capacity.h"
 #include "dslmodel/time.h"
 #include "journal/history.h"
 #include "store/dir_store.h"
@@ -165,7 +166,19 @@ DecisionHistory AutonomousDecisionEngine::load_history() const {
 std::vector<Decision> AutonomousDecisionEngine::make_autonomous_decisions(
     const SystemMetrics& metrics) {
   const TimePoint now = parts_.clock->now();
-  std::vector<Decision> ds = decide(snapshot_, metrics, config_, load_history(), now);
+  DecisionHistory history = load_history();
+  // The recommendations of this process's earlier cycles join the journaled ones, so the
+  // scale-down window also sees the cycles that made no scale decision.
+  history.recommendations.insert(history.recommendations.end(), recommendations_.begin(),
+                                 recommendations_.end());
+  std::vector<Decision> ds = decide(snapshot_, metrics, config_, history, now);
+  if (config_.policy.sizing == Sizing::kCapacity) {
+    const CapacityEstimate cap = estimate_capacity(snapshot_, metrics, config_, history, now);
+    std::erase_if(recommendations_, [&](const Recommendation& r) {
+      return r.at > now || now - r.at >= config_.policy.scale_down_window;
+    });
+    recommendations_.push_back({now, cap.recommended});
+  }
   auto add = [&](Decision d) {
     if (d.id.empty()) d.id = fmt::format("dec-{}-{}", unix_millis(now), ds.size() + 1);
     if (d.created_at == TimePoint{}) d.created_at = now;

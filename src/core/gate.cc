@@ -17,6 +17,7 @@ bool is_scale(const Decision& d) {
 // What the gate knows while it walks one cycle's decisions.
 struct GateState {
   int passed = 0;                           // decisions that run (dry-run: would run)
+  bool scale_passed = false;                // a scale decision passed earlier in this cycle
   std::optional<TimePoint> last_actuation;  // history's, or now once a scale decision passed
 };
 
@@ -28,10 +29,15 @@ std::string first_block(const Decision& d, const GateInput& in, const PolicyConf
   if (!(d.confidence >= in.min_confidence)) return "low_confidence";  // NaN fails too
   if (is_scale(d)) {
     if (!in.has_actuator) return "no_actuator";
-    if (d.type == decision_type::kScaleDown && within(h.last_scale_up, p.scale_down_delay, now)) {
-      return "scale_down_delay";
+    const bool up = d.type == decision_type::kScaleUp;
+    if (!up && within(h.last_scale_up, p.scale_down_delay, now)) return "scale_down_delay";
+    if (st.scale_passed) return "cooldown";
+    if (up && p.sizing == Sizing::kCapacity) {
+      // Scale-ups are rate-limited per period, not held back by the cooldown of every scaling.
+      if (within(h.last_scale_up, p.scale_up_period, now)) return "rate_limited";
+    } else if (within(st.last_actuation, p.cooldown, now)) {
+      return "cooldown";
     }
-    if (within(st.last_actuation, p.cooldown, now)) return "cooldown";
   }
   if (h.in_flight + st.passed >= in.max_concurrent_decisions) return "max_concurrent";
   if (st.passed >= in.max_decisions) return "max_decisions";
@@ -50,7 +56,10 @@ std::vector<GateVerdict> gate(const std::vector<Decision>& decisions, const Gate
     if (reason.empty()) {
       // Dry-run decisions count toward the limits too, so dry-run shows what a live run does.
       ++st.passed;
-      if (is_scale(d)) st.last_actuation = now;
+      if (is_scale(d)) {
+        st.last_actuation = now;
+        st.scale_passed = true;
+      }
       if (in.dry_run) reason = "dry_run";
     }
     const bool run = reason.empty();

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/rules.h"
+#include "dslmodel/capacity.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel {
@@ -25,6 +26,8 @@ constexpr double kOptimizeConfidence = 0.75;
 
 constexpr int kScaleBoundsPriority = 10;
 constexpr int kCriticalPriority = 10;
+constexpr int kCapacityPriority = 9;
+constexpr int kExcessPriority = 5;
 constexpr int kDegradedPriority = 7;
 constexpr int kOverProvisionedPriority = 6;
 constexpr int kIdlePriority = 4;
@@ -118,7 +121,24 @@ std::vector<ScaleRule> scale_rules(const SystemMetrics& m, const Config& cfg) {
   return rules;
 }
 
-Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics& m) {
+// "120 waiting × 0.5 s, 0.2 arrivals/s": the capacity model's inputs, in words.
+std::string load_words(const CapacityEstimate& c) {
+  return fmt::format("{} waiting \u00d7 {:.3g} s, {:.3g} arrivals/s", c.backlog, c.service_time_s,
+                     c.projected_rate);
+}
+
+// "...: 8 agents drain it in 8 s, target 20 s".
+std::string capacity_up_words(const CapacityEstimate& c, std::int64_t target,
+                              const PolicyConfig& p) {
+  const double t = drain_seconds(c, target);
+  const std::string drain = std::isfinite(t) ? fmt::format("drain it in {:.0f} s", std::ceil(t))
+                                             : std::string("cannot keep up");
+  return fmt::format("{}: {} {}, target {} s", load_words(c), plural(target, "agent"), drain,
+                     p.target_drain.count());
+}
+
+Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics& m,
+                    const CapacityEstimate* cap) {
   const std::int64_t s = m.active_agents;
   Decision d;
   d.type = std::string(r.up ? decision_type::kScaleUp : decision_type::kScaleDown);
@@ -134,14 +154,69 @@ Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics
                   {"delta", target - s},
                   {"work_queue_size", m.work_queue_size},
                   {"health_score", m.health_score}};
+  if (cap != nullptr) {
+    d.parameters["needed_agents"] = cap->recommended;
+    d.parameters["floor_agents"] = cap->floor;
+    d.parameters["service_time_s"] = cap->service_time_s;
+    d.parameters["arrival_rate"] = cap->projected_rate;
+    d.parameters["startup_lag_s"] = cap->startup_lag_s;
+  }
   return d;
 }
 
 // At most one scale decision: the first rule whose clamped target moves the count its way.
-std::optional<Decision> scale_decision(const SystemMetrics& m, const Config& cfg) {
+std::optional<Decision> step_scale_decision(const SystemMetrics& m, const Config& cfg) {
   for (const ScaleRule& r : scale_rules(m, cfg)) {
     const std::int64_t target = clamp_agents(r.target, cfg.policy);
-    if (r.up ? target > m.active_agents : target < m.active_agents) return make_scale(r, target, m);
+    if (r.up ? target > m.active_agents : target < m.active_agents) {
+      return make_scale(r, target, m, nullptr);
+    }
+  }
+  return std::nullopt;
+}
+
+// Sizing from capacity: the capacity rules join the seed's. Up: the largest clamped target
+// wins (the seed's rule on a tie), unless the last scale-up is still starting at least as many.
+// Down: the first rule (in order) whose target, raised to the stabilized floor, moves down.
+std::optional<Decision> capacity_scale_decision(const SystemMetrics& m, const Config& cfg,
+                                                const CapacityEstimate& cap) {
+  const PolicyConfig& p = cfg.policy;
+  const std::int64_t s = m.active_agents;
+  std::vector<ScaleRule> rules = scale_rules(m, cfg);
+  if (m.work_queue_size > 0 && cap.recommended > s) {
+    rules.push_back({"backlog_exceeds_capacity", true, kCapacityPriority, cap.confidence,
+                     cap.recommended, capacity_up_words(cap, cap.recommended, p)});
+  }
+  // Agents are removed for capacity only on a measured service time, and never while one of the
+  // seed's rules asks for more (critical or degraded with work waiting, below min_agents).
+  const bool seed_wants_more =
+      std::any_of(rules.begin(), rules.end(), [](const ScaleRule& r) { return r.up; });
+  if (cap.floor < s && cap.service_samples > 0 && !seed_wants_more) {
+    rules.push_back({"excess_capacity", false, kExcessPriority, cap.confidence, cap.floor,
+                     fmt::format("{} need {}; the largest recommendation over the last {} s is {}",
+                                 load_words(cap), plural(cap.recommended, "agent"),
+                                 p.scale_down_window.count(), cap.floor)});
+  }
+  const ScaleRule* best = nullptr;
+  std::int64_t best_target = 0;
+  for (const ScaleRule& r : rules) {
+    const std::int64_t t = clamp_agents(r.target, p);
+    if (r.up && t > s && t > cap.starting_target && (best == nullptr || t > best_target)) {
+      best = &r;
+      best_target = t;
+    }
+  }
+  if (best != nullptr) return make_scale(*best, best_target, m, &cap);
+  for (const ScaleRule& r : rules) {
+    if (r.up) continue;
+    const std::int64_t t = clamp_agents(std::max(r.target, cap.floor), p);
+    if (t >= s) continue;
+    ScaleRule raised = r;
+    if (t != clamp_agents(r.target, p)) {
+      raised.why += fmt::format(", held at {} (the largest recommendation over the last {} s)", t,
+                                p.scale_down_window.count());
+    }
+    return make_scale(raised, t, m, &cap);
   }
   return std::nullopt;
 }
@@ -254,10 +329,16 @@ double evidence_factor(const Snapshot& snap) {
 }
 
 std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics, const Config& cfg,
-                             const DecisionHistory& /*history: the gate applies it*/,
-                             TimePoint now) {
+                             const DecisionHistory& history, TimePoint now) {
   std::vector<Decision> out;
-  if (auto d = scale_decision(metrics, cfg)) out.push_back(std::move(*d));
+  std::optional<Decision> scale;
+  if (cfg.policy.sizing == Sizing::kCapacity) {
+    scale =
+        capacity_scale_decision(metrics, cfg, estimate_capacity(snap, metrics, cfg, history, now));
+  } else {
+    scale = step_scale_decision(metrics, cfg);
+  }
+  if (scale) out.push_back(std::move(*scale));
   if (auto d = repair_decision(snap, metrics, cfg, now)) out.push_back(std::move(*d));
   if (auto d = optimize_decision(snap, metrics, cfg, now)) out.push_back(std::move(*d));
   const double evidence = evidence_factor(snap);

@@ -17,6 +17,21 @@ bool is_scale(const Decision& d) {
   return d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown;
 }
 
+constexpr std::size_t kKeepScaleUps = 16;
+constexpr std::size_t kKeepRecommendations = 256;
+
+std::optional<std::int64_t> int_param(const Decision& d, const char* key) {
+  if (!d.parameters.is_object()) return std::nullopt;
+  auto it = d.parameters.find(key);
+  if (it == d.parameters.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<std::int64_t>();
+}
+
+template <typename T>
+void keep_last(std::vector<T>& v, std::size_t n) {
+  if (v.size() > n) v.erase(v.begin(), v.end() - static_cast<std::ptrdiff_t>(n));
+}
+
 }  // namespace
 
 std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& entries) {
@@ -39,7 +54,13 @@ std::vector<JournalEntry> unresolved_intents(const std::vector<JournalEntry>& en
 DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
   DecisionHistory h;
   auto acted = [&h](const Decision& d, TimePoint at) {
-    if (d.type == decision_type::kScaleUp) keep_latest(h.last_scale_up, at);
+    if (d.type == decision_type::kScaleUp) {
+      if (!h.last_scale_up || at >= *h.last_scale_up) {
+        h.last_scale_up_target = int_param(d, "target_agents");
+      }
+      keep_latest(h.last_scale_up, at);
+      h.scale_ups.push_back(at);
+    }
     if (d.type == decision_type::kScaleDown) keep_latest(h.last_scale_down, at);
     if (is_scale(d)) keep_latest(h.last_actuation, at);
   };
@@ -49,6 +70,10 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
     if (e.outcome == Outcome::kIntent) {
       if (is_scale(d)) open_scales[d.id] = e.at;
       continue;
+    }
+    // Every scale decision the gate saw carries the capacity recommendation of its time.
+    if (is_scale(d) && e.outcome != Outcome::kRolledBack && e.outcome != Outcome::kRollbackFailed) {
+      if (auto needed = int_param(d, "needed_agents")) h.recommendations.push_back({e.at, *needed});
     }
     auto open = open_scales.find(d.id);
     if (e.outcome == Outcome::kExecuted) {
@@ -65,6 +90,11 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
     if (is_scale(e.decision)) acted(e.decision, e.at);
   }
   h.in_flight = static_cast<int>(unresolved_intents(entries).size());
+  std::sort(h.scale_ups.begin(), h.scale_ups.end());
+  keep_last(h.scale_ups, kKeepScaleUps);
+  std::stable_sort(h.recommendations.begin(), h.recommendations.end(),
+                   [](const Recommendation& a, const Recommendation& b) { return a.at < b.at; });
+  keep_last(h.recommendations, kKeepRecommendations);
   return h;
 }
 

@@ -168,8 +168,8 @@ Outcome completed_outcome(std::string_view status) {
 }
 
 Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view bytes) {
-  static constexpr std::array<std::string_view, 7> kKeys = {
-      "id", "status", "heartbeat", "last_heartbeat", "pid", "host", "current_work"};
+  static constexpr std::array<std::string_view, 8> kKeys = {
+      "id", "status", "heartbeat", "last_heartbeat", "pid", "host", "current_work", "created"};
   std::array<Field, kKeys.size()> fields;
   if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
   Fields f(fields.data(), kKeys.data());
@@ -183,6 +183,8 @@ Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view byt
   r.host = f.str(5).value_or("");
   r.current_work = f.str(6).value_or("");
   if (!f.status().ok()) return f.status();
+  Fields extra = f;  // the start time only feeds the capacity model: a bad one is ignored
+  r.created = extra.time(7);
   return r;
 }
 
@@ -209,8 +211,9 @@ Result<WorkRecord> parse_work(std::string_view file_name, std::string_view bytes
 }
 
 Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_view bytes) {
-  static constexpr std::array<std::string_view, 7> kKeys = {
-      "id", "status", "finished", "command", "prompt", "attempts", "max_attempts"};
+  static constexpr std::array<std::string_view, 10> kKeys = {
+      "id",       "status",       "finished",    "command", "prompt",
+      "attempts", "max_attempts", "duration_ms", "created", "claimed_at"};
   std::array<Field, kKeys.size()> fields;
   if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
   Fields f(fields.data(), kKeys.data());
@@ -226,6 +229,13 @@ Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_
   std::optional<std::int64_t> max_attempts = counts.integer(6);
   r.retryable = completed_outcome(r.status) == Outcome::kFailed && payload && attempts &&
                 max_attempts && counts.status().ok() && *attempts < *max_attempts;
+  // Timings only feed the capacity model: wrong-typed ones are ignored, not fatal.
+  Fields timing = f;
+  if (std::optional<double> ms = timing.number(7); ms && *ms >= 0 && *ms < 1e12) {
+    r.duration = std::chrono::milliseconds(std::llround(*ms));
+  }
+  r.created = timing.time(8);
+  r.claimed_at = timing.time(9);
   return r;
 }
 

@@ -359,6 +359,7 @@ TEST(HighAvailability, EtcdOutageStopsEveryoneAndRecovers) {
 
 // A leader killed in the middle of a scale-up: the new leader reads the shared journal, closes the
 // interrupted intent, and keeps its cooldown, so the scaling is neither repeated nor reversed.
+// (The seed's step sizing, whose every scaling starts a cooldown that the new leader must honour.)
 TEST(HighAvailability, NewLeaderKeepsTheCooldownOfAnInterruptedScaling) {
   auto etcd = EtcdServer::start();
   ASSERT_TRUE(etcd);
@@ -367,7 +368,7 @@ TEST(HighAvailability, NewLeaderKeepsTheCooldownOfAnInterruptedScaling) {
   const fs::path pids = dir / "scale.pids";
   // The scale hook records its pid and takes 30 s: the leader is killed while it runs.
   const std::string config =
-      "[policy]\ncooldown = 600\nscale_down_delay = 600\n"
+      "[policy]\nsizing = \"steps\"\ncooldown = 600\nscale_down_delay = 600\n"
       "[actuator]\nkind = \"command\"\ntimeout = 60\n"
       "scale_command = [\"sh\", \"-c\", \"echo $$ >> " +
       pids.string() + "; exec sleep 30\"]\n";

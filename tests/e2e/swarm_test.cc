@@ -36,6 +36,7 @@ min_agents = )" + std::to_string(min_agents) +
 max_agents = 10
 cooldown = 1
 scale_down_delay = 2
+scale_down_window = 3
 agent_timeout = 3
 [actuator]
 kind = "process"

@@ -184,7 +184,7 @@ TEST(Engine, EachCycleIsOneTraceWithTheSeedsSpans) {
   EXPECT_NE(rig.spans[first].trace_id, first_trace) << "a new trace per cycle";
 }
 
-TEST(Engine, CooldownSurvivesInTheJournalAndRollbackUsesTheInverse) {
+TEST(Engine, ScaleUpRateLimitSurvivesInTheJournalAndRollbackUsesTheInverse) {
   Rig rig;
   auto first = rig.cycle();
   ASSERT_EQ(first->execution.executed.size(), 1u);
@@ -193,7 +193,7 @@ TEST(Engine, CooldownSurvivesInTheJournalAndRollbackUsesTheInverse) {
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->execution.executed.empty());
   ASSERT_EQ(second->execution.skipped.size(), 1u);
-  EXPECT_EQ(second->execution.skipped[0].reason, "cooldown");
+  EXPECT_EQ(second->execution.skipped[0].reason, "rate_limited");
   auto rb = rig.engine->rollback(first->execution.executed[0].decision_id);
   ASSERT_TRUE(rb.ok()) << rb.status().message();
   EXPECT_EQ(rig.actuations.back(), "undo ->2");

@@ -113,10 +113,17 @@ INSTANTIATE_TEST_SUITE_P(
                  ago(100s, std::nullopt), "run"},
         GateCase{"DelayBeforeCooldown", decision_type::kScaleDown, 0.9, live(), ago(10s, 10s),
                  "scale_down_delay"},
-        GateCase{"Cooldown", decision_type::kScaleUp, 0.9, live(), ago(std::nullopt, 59s),
+        GateCase{"Cooldown", decision_type::kScaleDown, 0.9, live(), ago(std::nullopt, 59s),
                  "cooldown"},
-        GateCase{"CooldownOver", decision_type::kScaleUp, 0.9, live(), ago(std::nullopt, 60s),
+        GateCase{"CooldownOver", decision_type::kScaleDown, 0.9, live(), ago(std::nullopt, 60s),
                  "run"},
+        // Capacity sizing: scale-ups are rate-limited per scale_up_period (15 s), not held back
+        // by the cooldown of the last scaling.
+        GateCase{"ScaleUpIgnoresCooldown", decision_type::kScaleUp, 0.9, live(),
+                 ago(std::nullopt, 5s), "run"},
+        GateCase{"RateLimited", decision_type::kScaleUp, 0.9, live(), ago(14s, 14s),
+                 "rate_limited"},
+        GateCase{"RateLimitOver", decision_type::kScaleUp, 0.9, live(), ago(15s, 15s), "run"},
         GateCase{"CooldownOnlyForScale", decision_type::kCoordinationImprove, 0.9, live(),
                  ago(std::nullopt, 1s), "run"},
         GateCase{"MaxConcurrent", decision_type::kOptimize, 0.9, live(),
@@ -187,6 +194,15 @@ TEST(Gate, DelaysComeFromConfig) {
   cfg.policy.scale_down_delay = 10s;
   const auto v = gate({make(decision_type::kScaleDown)}, live(), cfg, ago(11s, 11s), test_now());
   EXPECT_TRUE(v[0].run);
+}
+
+TEST(Gate, StepSizingKeepsTheCooldownForScaleUps) {
+  Config cfg;
+  cfg.policy.sizing = Sizing::kSteps;
+  const auto held = gate({make(decision_type::kScaleUp)}, live(), cfg, ago(59s, 59s), test_now());
+  EXPECT_EQ(held[0].reason, "cooldown");
+  const auto runs = gate({make(decision_type::kScaleUp)}, live(), cfg, ago(60s, 60s), test_now());
+  EXPECT_TRUE(runs[0].run);
 }
 
 TEST(Gate, NaNConfidenceNeverRuns) {

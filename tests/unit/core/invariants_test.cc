@@ -51,6 +51,11 @@ Config random_config(Gen& g) {
   cfg.policy.archive_min_files = g.range(0, 20);
   cfg.policy.retention = g.chance(0.5) ? Seconds(3600) : Seconds(7 * 86400);
   cfg.policy.max_work_age = g.chance(0.5) ? Seconds(86400) : Seconds(7 * 86400);
+  cfg.policy.sizing = g.chance(0.3) ? Sizing::kSteps : Sizing::kCapacity;
+  cfg.policy.target_drain = Seconds(g.pick<int>({0, 5, 20, 120}));
+  cfg.policy.target_utilization = g.pick<double>({0.05, 0.5, 0.9, 1.0});
+  cfg.policy.arrival_window = Seconds(g.pick<int>({0, 60, 600}));
+  cfg.policy.scale_down_window = Seconds(g.pick<int>({0, 60, 300}));
   return cfg;
 }
 
@@ -86,8 +91,11 @@ Snapshot random_snapshot(Gen& g) {
   add_work(g, s);
   const std::vector<std::string> done = {"", "completed", "success", "failed", "error", "odd"};
   for (int i = g.range(0, 20); i > 0; --i) {
-    s.completed.push_back(testing::completed(std::to_string(i), g.pick(done),
-                                             g.time(Seconds(10 * 86400)), g.chance(0.3)));
+    CompletedRecord c = testing::completed(std::to_string(i), g.pick(done),
+                                           g.time(Seconds(10 * 86400)), g.chance(0.3));
+    if (g.chance(0.5)) c.duration = std::chrono::milliseconds(g.range(0, 5000));
+    c.created = g.time(120s);
+    s.completed.push_back(c);
   }
   for (int i = g.range(0, 30); i > 0; --i) {
     s.telemetry.push_back(
@@ -117,6 +125,13 @@ DecisionHistory random_history(Gen& g) {
   h.last_scale_up = g.time(600s);
   h.last_actuation = g.time(600s);
   h.in_flight = g.range(0, 6);
+  if (h.last_scale_up && g.chance(0.7)) {
+    h.scale_ups.push_back(*h.last_scale_up);
+    h.last_scale_up_target = g.range(0, 20);
+  }
+  for (int i = g.range(0, 4); i > 0; --i) {
+    if (auto at = g.time(600s)) h.recommendations.push_back({*at, g.range(0, 20)});
+  }
   return h;
 }
 
@@ -213,7 +228,12 @@ void check_gate(const std::vector<Decision>& ds, const std::vector<GateVerdict>&
     EXPECT_GE(ds[i].confidence, in.min_confidence);
     if (is_scale(ds[i])) {
       EXPECT_TRUE(in.has_actuator);
-      if (h.last_actuation) {
+      const bool up = ds[i].type == "scale_up";
+      if (up && cfg.policy.sizing == Sizing::kCapacity) {
+        if (h.last_scale_up) {
+          EXPECT_GE(test_now() - *h.last_scale_up, cfg.policy.scale_up_period);
+        }
+      } else if (h.last_actuation) {
         EXPECT_GE(test_now() - *h.last_actuation, cfg.policy.cooldown);
       }
       if (ds[i].type == "scale_down" && h.last_scale_up) {
@@ -224,6 +244,25 @@ void check_gate(const std::vector<Decision>& ds, const std::vector<GateVerdict>&
   EXPECT_LE(runs, std::max(0, in.max_decisions));
   if (runs > 0) {
     EXPECT_LE(h.in_flight + runs, in.max_concurrent_decisions);
+  }
+}
+
+// Capacity sizing: a scale-down never goes below the items in progress or below the largest
+// recommendation over the stabilization window (both within [min, max]).
+void check_stabilized(const std::vector<Decision>& ds, const SystemMetrics& m, const Config& cfg,
+                      const DecisionHistory& h) {
+  if (cfg.policy.sizing != Sizing::kCapacity) return;
+  std::int64_t floor = m.in_progress;
+  for (const Recommendation& r : h.recommendations) {
+    if (r.at <= test_now() && test_now() - r.at < cfg.policy.scale_down_window) {
+      floor = std::max(floor, r.agents);
+    }
+  }
+  floor = std::clamp<std::int64_t>(floor, cfg.policy.min_agents,
+                                   std::max(cfg.policy.min_agents, cfg.policy.max_agents));
+  for (const Decision& d : ds) {
+    if (d.type != "scale_down") continue;
+    EXPECT_GE(d.parameters.at("target_agents").get<std::int64_t>(), floor) << d.rationale;
   }
 }
 
@@ -244,6 +283,7 @@ TEST(Invariants, RandomSnapshots) {
     const DecisionHistory h = random_history(g);
     const auto ds = decide(snap, m, cfg, h, test_now());
     check_decisions(ds, snap, m, cfg);
+    check_stabilized(ds, m, cfg, h);
     const GateInput in = random_gate(g);
     const auto verdicts = gate(ds, in, cfg, h, test_now());
     check_gate(ds, verdicts, in, cfg, h);
@@ -261,6 +301,8 @@ TEST(Invariants, RandomSnapshots) {
                           "scale_down/above_max_agents",
                           "scale_down/over_provisioned",
                           "scale_down/idle_capacity",
+                          "scale_up/backlog_exceeds_capacity",
+                          "scale_down/excess_capacity",
                           "coordination_improve/orphaned_claims",
                           "coordination_improve/expired_leases",
                           "coordination_improve/stale_work",
@@ -274,6 +316,7 @@ TEST(Invariants, RandomSnapshots) {
                           "not_leader",
                           "no_actuator",
                           "cooldown",
+                          "rate_limited",
                           "scale_down_delay",
                           "remediation_disabled"}) {
     EXPECT_GT(seen[key], 0) << key;

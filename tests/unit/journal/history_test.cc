@@ -26,6 +26,11 @@ class JournalBuilder {
     entries_.push_back(e);
     return *this;
   }
+  // Sets the last added decision's parameters.
+  JournalBuilder& params(nlohmann::json p) {
+    entries_.back().decision.parameters = std::move(p);
+    return *this;
+  }
   const std::vector<JournalEntry>& entries() const { return entries_; }
 
  private:
@@ -104,6 +109,32 @@ TEST(HistoryFromJournal, TakesTheLatestExecutedScaleOfEachDirection) {
   EXPECT_EQ(h.last_scale_down, at_s(201));
   EXPECT_EQ(h.last_actuation, at_s(301));
   EXPECT_EQ(h.in_flight, 0);
+}
+
+TEST(HistoryFromJournal, KeepsScaleUpsTargetsAndRecommendations) {
+  JournalBuilder b;
+  b.add(Outcome::kIntent, "u1", "scale_up", 100)
+      .params({{"target_agents", 4}, {"needed_agents", 4}})
+      .add(Outcome::kExecuted, "u1", "scale_up", 101)
+      .params({{"target_agents", 4}, {"needed_agents", 4}})
+      .add(Outcome::kSkipped, "u2", "scale_up", 110)
+      .params({{"target_agents", 9}, {"needed_agents", 9}})
+      .add(Outcome::kIntent, "u3", "scale_up", 130)
+      .params({{"target_agents", 6}, {"needed_agents", 6}})
+      .add(Outcome::kExecuted, "u3", "scale_up", 131)
+      .params({{"target_agents", 6}, {"needed_agents", 6}})
+      .add(Outcome::kRolledBack, "u3", "scale_up", 140)
+      .params({{"target_agents", 6}, {"needed_agents", 6}})
+      .add(Outcome::kExecuted, "c1", "coordination_improve", 150)
+      .params({{"needed_agents", 1}});
+  DecisionHistory h = history_from_journal(b.entries());
+  EXPECT_EQ(h.scale_ups, (std::vector<TimePoint>{at_s(101), at_s(131)}));
+  EXPECT_EQ(h.last_scale_up_target, 6);
+  // Every scale decision the gate saw (executed or skipped), not intents, rollbacks or repairs.
+  ASSERT_EQ(h.recommendations.size(), 3u);
+  EXPECT_EQ(h.recommendations[0].at, at_s(101));
+  EXPECT_EQ(h.recommendations[1].agents, 9);
+  EXPECT_EQ(h.recommendations[2].at, at_s(131));
 }
 
 TEST(HistoryFromJournal, RollingBackAScaleRestartsTheCooldown) {

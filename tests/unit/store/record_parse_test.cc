@@ -164,6 +164,39 @@ TEST(ParseCompleted, Retryable) {
   EXPECT_TRUE(r->finished.has_value());
 }
 
+TEST(ParseCompleted, TimingsForTheCapacityModel) {
+  auto r = parse_completed("completed_3.json",
+                           R"({"status": "completed", "duration_ms": 512,
+                               "created": "2025-06-27T15:00:00Z",
+                               "claimed_at": "2025-06-27T15:00:02Z",
+                               "finished": "2025-06-27T15:00:03Z"})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->duration, std::chrono::milliseconds(512));
+  EXPECT_EQ(r->created, parse_iso8601("2025-06-27T15:00:00Z"));
+  EXPECT_EQ(r->claimed_at, parse_iso8601("2025-06-27T15:00:02Z"));
+  // Wrong-typed or negative timings are left out; the record still counts.
+  auto bad = parse_completed("completed_4.json",
+                             R"({"status": "completed", "duration_ms": "fast", "created": [1],
+                                 "claimed_at": {}})");
+  ASSERT_TRUE(bad.ok()) << bad.status().message();
+  EXPECT_FALSE(bad->duration.has_value());
+  EXPECT_FALSE(bad->created.has_value());
+  EXPECT_FALSE(bad->claimed_at.has_value());
+  auto negative = parse_completed("completed_5.json", R"({"duration_ms": -5})");
+  ASSERT_TRUE(negative.ok());
+  EXPECT_FALSE(negative->duration.has_value());
+}
+
+TEST(ParseAgent, StartTime) {
+  auto r = parse_agent("agent_1.json",
+                       R"({"id": "1", "created": "2025-06-27T15:00:00Z", "heartbeat": 1})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->created, parse_iso8601("2025-06-27T15:00:00Z"));
+  auto bad = parse_agent("agent_2.json", R"({"id": "2", "created": false})");
+  ASSERT_TRUE(bad.ok()) << "a bad start time is ignored, not fatal";
+  EXPECT_FALSE(bad->created.has_value());
+}
+
 TEST(CompletedOutcome, Classes) {
   for (const char* s : {"", "completed", "success", "succeeded", "done"}) {
     EXPECT_EQ(completed_outcome(s), Outcome::kSucceeded) << s;
