@@ -42,7 +42,7 @@ struct PolicyConfig {
   int archive_min_files = 100;            // optimize archives only when this many are due
 
   // The capacity model (docs/policy.md, "Sizing from capacity").
-  Seconds target_drain{20};           // drain the backlog within this long
+  Seconds target_drain{10};           // drain the backlog within this long
   double target_utilization = 0.9;    // agents busy with arrivals at most this fraction
   Millis default_service_time{1000};  // per item, until completed records say otherwise
   Seconds arrival_window{60};         // arrival rate and trend over this sliding window

@@ -11,6 +11,7 @@
 #include "app/agent_commands.h"
 #include "app/commands.h"
 #include "app/config_loader.h"
+#include "app/simulate_command.h"
 #include "app/telemetry_commands.h"
 #include "app/work_commands.h"
 
@@ -34,6 +35,7 @@ struct Parsed {
   WorkArgs work;
   AgentArgs agent;
   TelemetryArgs telemetry;
+  SimulateArgs simulate;
 };
 
 CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& help) {
@@ -104,6 +106,7 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
   CLI::App* rb = add_command(*aut, "rollback", "Reverse an executed decision by its id");
   rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();
+  add_simulate_command(*aut, p.simulate);
   add_work_commands(app, p.work);
   add_agent_commands(app, p.agent);
   add_telemetry_commands(app, p.telemetry);
@@ -150,6 +153,7 @@ int dispatch(const CLI::App& app, const Context& ctx, const Parsed& p) {
   }
   if (aut->got_subcommand("history")) return run_history(ctx, p.history);
   if (aut->got_subcommand("rollback")) return run_rollback(ctx, p.rollback_id);
+  if (aut->got_subcommand("simulate")) return run_simulate(ctx, p.simulate);
   return kExitUsage;
 }
 

@@ -69,6 +69,16 @@ Arrivals arrivals(const Snapshot& snap, Seconds window, TimePoint now) {
   return a;
 }
 
+// The ongoing arrival rate: the median of the four quarters' rates, so that a burst (which is
+// in the backlog already) does not count again as a rate of arrivals to come.
+double ongoing_rate(const Arrivals& a, Seconds window) {
+  if (window.count() <= 0) return 0.0;
+  std::array<std::int64_t, kTrendBuckets> sorted = a.buckets;
+  std::sort(sorted.begin(), sorted.end());
+  const double width = seconds(window) / kTrendBuckets;
+  return static_cast<double>(sorted[1] + sorted[2]) / 2.0 / width;
+}
+
 // A rising trend counts only when every quarter of the window saw more arrivals than the one
 // before (a ramp, not a single burst); then the rate is projected `ahead` seconds past now
 // along the least-squares line through the four quarters' rates.
@@ -147,9 +157,7 @@ CapacityEstimate estimate_capacity(const Snapshot& snap, const SystemMetrics& me
   std::tie(e.startup_lag_s, e.lag_samples) = startup_lag(snap, history, p, now);
   const Arrivals a = arrivals(snap, p.arrival_window, now);
   e.arrivals = a.count;
-  e.arrival_rate = p.arrival_window.count() > 0 ? static_cast<double>(a.count) /
-                                                      static_cast<double>(p.arrival_window.count())
-                                                : 0.0;
+  e.arrival_rate = ongoing_rate(a, p.arrival_window);
   e.projected_rate = projected_rate(a, e.arrival_rate, p.arrival_window, e.startup_lag_s);
   e.backlog = std::max<std::int64_t>(0, metrics.work_queue_size);
 

@@ -27,6 +27,8 @@ constexpr double kOptimizeConfidence = 0.75;
 constexpr int kScaleBoundsPriority = 10;
 constexpr int kCriticalPriority = 10;
 constexpr int kCapacityPriority = 9;
+constexpr int kContradictingSamples = 10;  // service-time samples that outweigh a step rule
+constexpr double kContradictedFactor = 0.5;
 constexpr int kExcessPriority = 5;
 constexpr int kDegradedPriority = 7;
 constexpr int kOverProvisionedPriority = 6;
@@ -183,6 +185,17 @@ std::optional<Decision> capacity_scale_decision(const SystemMetrics& m, const Co
   const PolicyConfig& p = cfg.policy;
   const std::int64_t s = m.active_agents;
   std::vector<ScaleRule> rules = scale_rules(m, cfg);
+  // A step rule that a measured estimate contradicts (the agents there are drain the backlog in
+  // time) still fires, at half its confidence: the default gate skips it, an operator can force it.
+  if (cap.service_samples >= kContradictingSamples && cap.needed <= s) {
+    for (ScaleRule& r : rules) {
+      if (!r.up || r.reason == "below_min_agents") continue;
+      r.confidence *= kContradictedFactor;
+      r.why +=
+          fmt::format(" (but {}: {} drain it in {:.0f} s, target {} s)", load_words(cap),
+                      plural(s, "agent"), std::ceil(drain_seconds(cap, s)), p.target_drain.count());
+    }
+  }
   if (m.work_queue_size > 0 && cap.recommended > s) {
     rules.push_back({"backlog_exceeds_capacity", true, kCapacityPriority, cap.confidence,
                      cap.recommended, capacity_up_words(cap, cap.recommended, p)});

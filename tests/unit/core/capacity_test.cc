@@ -85,17 +85,23 @@ TEST(Capacity, ServiceTimeComesFromTheMostRecentHundred) {
   EXPECT_DOUBLE_EQ(e.service_time_s, 1.0);
 }
 
-TEST(Capacity, ArrivalRateCountsWorkAndCompletedCreatedWithinTheWindow) {
+TEST(Capacity, ArrivalRateIsTheMedianQuarterWithinTheWindow) {
   Snapshot s;
-  add_pending(s, 30, 10s);
+  add_pending(s, 30, 10s);          // a burst in the newest quarter
   add_pending(s, 50, 120s, "old");  // outside the 60 s window
   CompletedRecord c = completed("c", "completed", test_now());
-  c.created = test_now() - 20s;
+  c.created = test_now() - 20s;  // the third quarter
   s.completed.push_back(c);
-  const CapacityEstimate e = evaluate(s).cap;
-  EXPECT_EQ(e.arrivals, 31);
-  EXPECT_DOUBLE_EQ(e.arrival_rate, 31.0 / 60.0);
-  EXPECT_DOUBLE_EQ(e.projected_rate, e.arrival_rate) << "a burst is not a trend";
+  const CapacityEstimate burst = evaluate(s).cap;
+  EXPECT_EQ(burst.arrivals, 31);
+  EXPECT_DOUBLE_EQ(burst.arrival_rate, 0.5 / 15.0) << "quarters 0, 0, 1, 30: a burst is backlog";
+  EXPECT_DOUBLE_EQ(burst.projected_rate, burst.arrival_rate) << "a burst is not a trend";
+  Snapshot steady;
+  for (int i = 0; i < 60; ++i) {
+    steady.work.push_back(
+        work("s" + std::to_string(i), "pending", test_now() - Seconds(i) - 500ms));
+  }
+  EXPECT_DOUBLE_EQ(evaluate(steady).cap.arrival_rate, 1.0);
 }
 
 TEST(Capacity, ARisingTrendIsProjectedOverTheStartupLag) {
@@ -139,18 +145,22 @@ TEST(Capacity, StartupLagIsTheMedianFromScaleUpToFirstHeartbeat) {
 TEST(Capacity, LittlesLaw) {
   Snapshot s;
   add_done(s, 20, 500);
-  add_pending(s, 120, 0s);
-  Config cfg;
-  cfg.policy.arrival_window = 600s;
-  const CapacityEstimate e = evaluate(s, cfg).cap;
+  add_pending(s, 60, 0s);
+  for (int i = 0; i < 60; ++i) {
+    CompletedRecord c = completed("a" + std::to_string(i), "completed", test_now());
+    c.created = test_now() - Seconds(i) - 500ms;
+    s.completed.push_back(c);
+    s.work.push_back(work("w" + std::to_string(i), "pending", test_now() - 61s));
+  }
+  const CapacityEstimate e = evaluate(s).cap;
   EXPECT_EQ(e.backlog, 120);
-  // 120 × 0.5 / (20 − 2) + (120 / 600) × 0.5 / 0.9 = 3.333 + 0.111 → 4.
-  EXPECT_NEAR(e.drain_agents, 120 * 0.5 / 18.0, 1e-9);
-  EXPECT_NEAR(e.arrival_agents, 0.2 * 0.5 / 0.9, 1e-9);
-  EXPECT_EQ(e.needed, 4);
-  EXPECT_EQ(e.recommended, 4);
-  EXPECT_TRUE(std::isfinite(drain_seconds(e, 4)));
-  EXPECT_NEAR(drain_seconds(e, 4), 2.0 + 120.0 / (4 / 0.5 - 0.2), 1e-9);
+  // One item a second for the last 60 s besides: 120 × 0.5 / (10 − 2) + 1 × 0.5 / 0.9.
+  EXPECT_NEAR(e.drain_agents, 120 * 0.5 / 8.0, 1e-9);
+  EXPECT_NEAR(e.arrival_agents, 1.0 * 0.5 / 0.9, 1e-9);
+  EXPECT_EQ(e.needed, 9);  // 7.5 + 0.556
+  EXPECT_EQ(e.recommended, 9);
+  EXPECT_TRUE(std::isfinite(drain_seconds(e, 9)));
+  EXPECT_NEAR(drain_seconds(e, 9), 2.0 + 120.0 / (9 / 0.5 - 1.0), 1e-9);
   EXPECT_TRUE(std::isinf(drain_seconds(e, 0)));
 }
 
@@ -177,12 +187,12 @@ TEST(CapacityPolicy, HealthySwarmWithAThousandWaitingScalesUp) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, "scale_up");
   EXPECT_EQ(d->reason, "backlog_exceeds_capacity");
-  EXPECT_EQ(d->parameters["target_agents"], 10);  // 1000 × 0.5 / 18 → 28, capped at max_agents
+  EXPECT_EQ(d->parameters["target_agents"], 10);  // 1000 × 0.5 / 8 → 63, capped at max_agents
   EXPECT_EQ(d->parameters["needed_agents"], 10);
   EXPECT_NE(d->rationale.find("1000 waiting \u00d7 0.5 s, 0 arrivals/s: 10 agents drain it in"),
             std::string::npos)
       << d->rationale;
-  EXPECT_NE(d->rationale.find("target 20 s: add 5 agents (5 \u2192 10)"), std::string::npos)
+  EXPECT_NE(d->rationale.find("target 10 s: add 5 agents (5 \u2192 10)"), std::string::npos)
       << d->rationale;
   EXPECT_GE(d->confidence, 0.6);
 }
@@ -224,13 +234,13 @@ TEST(CapacityPolicy, NoSecondScaleUpWhileTheLastOneIsStarting) {
   h.last_scale_up = test_now() - 3s;
   h.last_actuation = h.last_scale_up;
   h.scale_ups = {*h.last_scale_up};
-  h.last_scale_up_target = 4;
+  h.last_scale_up_target = 8;  // 120 × 0.5 / 8 → 8 needed
   const Evaluated starting = evaluate(s, Config{}, h);
-  EXPECT_EQ(starting.cap.starting_target, 4);
-  EXPECT_EQ(scale_of(starting.decisions), nullptr) << "4 agents are starting";
+  EXPECT_EQ(starting.cap.starting_target, 8);
+  EXPECT_EQ(scale_of(starting.decisions), nullptr) << "8 agents are starting";
   h.last_scale_up_target = 2;  // asked for fewer than needed now: scale up further
   EXPECT_NE(scale_of(evaluate(s, Config{}, h).decisions), nullptr);
-  h.last_scale_up_target = 4;
+  h.last_scale_up_target = 8;
   h.last_scale_up = test_now() - 10s;  // past 2 × lag + 5 s: they should be up by now
   h.scale_ups = {*h.last_scale_up};
   EXPECT_EQ(evaluate(s, Config{}, h).cap.starting_target, 0);

@@ -1,0 +1,103 @@
+#include "sim/from_dir.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "dslmodel/capacity.h"
+#include "dslmodel/decision.h"
+#include "journal/file_journal.h"
+#include "journal/history.h"
+#include "store/dir_store.h"
+
+namespace dslmodel::sim {
+namespace {
+
+double since(TimePoint origin, TimePoint t) {
+  return std::chrono::duration<double>(t - origin).count();
+}
+
+}  // namespace
+
+Result<RecordedRun> read_recorded_run(const Config& config) {
+  store::DirStore dir(config.coordination_dir, config.store);
+  auto snap = dir.snapshot();
+  if (!snap.ok()) return snap.status();
+  journal::FileJournal file(std::filesystem::path(dir.state_dir()) / "journal.jsonl");
+  auto entries = file.read_all();
+  if (!entries.ok()) return entries.status();
+
+  struct Raw {
+    std::string id;
+    TimePoint created;
+    std::optional<double> duration_s;
+    std::int64_t priority = 0;
+  };
+  std::vector<Raw> raw;
+  double known = 0.0;
+  int known_n = 0;
+  for (const CompletedRecord& c : snap->completed) {
+    if (!c.created) continue;
+    std::optional<double> d;
+    if (c.duration) {
+      d = std::chrono::duration<double>(*c.duration).count();
+    } else if (c.finished && c.claimed_at && *c.finished >= *c.claimed_at) {
+      d = since(*c.claimed_at, *c.finished);
+    }
+    if (d) {
+      known += *d;
+      ++known_n;
+    }
+    raw.push_back({c.id, *c.created, d, 0});
+  }
+  for (const WorkRecord& w : snap->work) {
+    if (w.created) raw.push_back({w.id, *w.created, std::nullopt, w.priority});
+  }
+  if (raw.empty()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{} holds no work or completed record with a \"created\" time",
+                              config.coordination_dir));
+  }
+  const double fallback =
+      known_n > 0 ? known / known_n
+                  : std::chrono::duration<double>(config.policy.default_service_time).count();
+  RecordedRun run;
+  run.origin = std::min_element(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
+                 return a.created < b.created;
+               })->created;
+  std::optional<TimePoint> first_entry;
+  for (const JournalEntry& e : *entries) {
+    if (!first_entry || e.at < *first_entry) first_entry = e.at;
+  }
+  if (first_entry && *first_entry < run.origin) run.origin = *first_entry;
+  run.first_cycle_s = first_entry ? since(run.origin, *first_entry) : 0.0;
+
+  run.trace.name = std::filesystem::path(config.coordination_dir).filename().string();
+  for (const Raw& r : raw) {
+    run.trace.items.push_back({since(run.origin, r.created),
+                               std::max(0.001, r.duration_s.value_or(fallback)), r.priority, r.id});
+  }
+  std::stable_sort(run.trace.items.begin(), run.trace.items.end(),
+                   [](const TraceItem& a, const TraceItem& b) { return a.at_s < b.at_s; });
+
+  for (const JournalEntry& e : *entries) {
+    const Decision& d = e.decision;
+    if (e.outcome != Outcome::kExecuted ||
+        (d.type != decision_type::kScaleUp && d.type != decision_type::kScaleDown)) {
+      continue;
+    }
+    run.actions.push_back({since(run.origin, e.at), d.type, d.parameters.value("current_agents", 0),
+                           d.parameters.value("target_agents", 0), d.reason});
+  }
+  const DecisionHistory history = journal::history_from_journal(*entries);
+  const TimePoint end = first_entry ? entries->back().at : run.origin;
+  const SystemMetrics m = measure(*snap, config, end);
+  const CapacityEstimate cap = estimate_capacity(*snap, m, config, history, end);
+  run.startup_lag_s = cap.lag_samples > 0 ? cap.startup_lag_s : 1.0;
+  return run;
+}
+
+}  // namespace dslmodel::sim
