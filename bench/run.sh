@@ -19,6 +19,10 @@ echo
 echo "== exporter: cost per cycle"
 "$build/bench/dsl_telemetry_bench" --benchmark_min_time=0.2
 echo
+echo "== decisions: the default policy against the HPA algorithm in the simulator"
+cmake --build "$build" --target dsl_sim_bench >/dev/null
+"$build/bench/dsl_sim_bench" tests/testdata/traces/azure-llm-code-2023.csv
+echo
 echo "== etcd: claim throughput and failover"
 cmake --build "$build" --target dsl_ha_bench >/dev/null
 "$build/bench/dsl_ha_bench"

@@ -46,6 +46,7 @@ struct PolicyConfig {
   double target_utilization = 0.9;    // agents busy with arrivals at most this fraction
   Millis default_service_time{1000};  // per item, until completed records say otherwise
   Seconds arrival_window{60};         // arrival rate and trend over this sliding window
+  bool arrival_trend = true;          // project a rising arrival rate over the start-up lag
   Seconds default_startup_lag{2};     // scale-up to first heartbeat, until the journal says
   Seconds scale_up_period{15};        // at most one scale-up per period
   Seconds scale_down_window{300};     // scale down only to the largest recommendation in it

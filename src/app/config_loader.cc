@@ -131,6 +131,7 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
     return Status::Ok();
   }
   if (key == "policy.arrival_window") return r.seconds(n, key, p.arrival_window);
+  if (key == "policy.arrival_trend") return r.boolean(n, key, p.arrival_trend);
   if (key == "policy.default_startup_lag") return r.seconds(n, key, p.default_startup_lag);
   if (key == "policy.scale_up_period") return r.seconds(n, key, p.scale_up_period);
   if (key == "policy.scale_down_window") return r.seconds(n, key, p.scale_down_window);

@@ -158,7 +158,9 @@ CapacityEstimate estimate_capacity(const Snapshot& snap, const SystemMetrics& me
   const Arrivals a = arrivals(snap, p.arrival_window, now);
   e.arrivals = a.count;
   e.arrival_rate = ongoing_rate(a, p.arrival_window);
-  e.projected_rate = projected_rate(a, e.arrival_rate, p.arrival_window, e.startup_lag_s);
+  e.projected_rate = p.arrival_trend
+                         ? projected_rate(a, e.arrival_rate, p.arrival_window, e.startup_lag_s)
+                         : e.arrival_rate;
   e.backlog = std::max<std::int64_t>(0, metrics.work_queue_size);
 
   const double drain_window = std::max(

@@ -1,0 +1,325 @@
+// The capacity model end to end: a real `dsl auto loop` with the default policy (only its
+// intervals shortened) supervising real `dsl agent run` processes on a burst of work.
+//
+// 1. Acceptance: 120 × 0.5 s items arriving while the loop starts, max_agents 8, drain within
+//    25 s, then back to min_agents within the scale-down stabilization window plus one cycle.
+// 2. Fidelity: `dsl auto simulate --from-dir` on the directory such a run leaves behind replays
+//    the same scale actions (count, types, targets in order, times within one interval).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dslmodel/time.h"
+#include "integration/dsl_runner.h"
+
+namespace dslmodel::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+// Copied from swarm_test.cc (tests/e2e has no shared header beyond integration/dsl_runner.h).
+std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
+
+void add_item(const TempDir& d, const std::string& id, const std::string& argv_json) {
+  write_file(d / ("work_" + id + ".json"),
+             R"({"id":")" + id + R"(","status":"pending","priority":0,"created":")" + now_iso() +
+                 R"(","attempts":0,"max_attempts":3,"command":)" + argv_json + "}");
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  return nlohmann::json::parse(slurp(p), nullptr, false);
+}
+
+// Supervised agents recorded by the process supervisor: id → pid.
+std::map<std::string, int> supervised(const TempDir& d) {
+  std::map<std::string, int> out;
+  nlohmann::json s = read_json(d / ".dsl" / "supervisor.json");
+  if (!s.is_object() || !s.contains("agents")) return out;
+  for (const auto& a : s["agents"]) out[a.value("id", "")] = a.value("pid", 0);
+  return out;
+}
+
+int count_prefix(const TempDir& d, const std::string& prefix) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(d.path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(".json")) ++n;
+  }
+  return n;
+}
+
+bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit) {
+  const auto end = Steady::now() + limit;
+  while (Steady::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+double seconds_since(Steady::time_point t0) {
+  return std::chrono::duration<double>(Steady::now() - t0).count();
+}
+
+// The default policy, with only its intervals shortened: W is the scale-down stabilization
+// window and the scale-down delay; the capacity model's own settings (target_drain,
+// target_utilization, scale_up_period, arrival_window, ...) keep their defaults.
+fs::path write_config(const TempDir& d, int max_agents, int window_s) {
+  const std::string w = std::to_string(window_s);
+  const std::string cfg = R"([policy]
+min_agents = 1
+max_agents = )" + std::to_string(max_agents) +
+                          R"(
+scale_down_window = )" + w +
+                          R"(
+scale_down_delay = )" + w +
+                          R"(
+cooldown = 1
+agent_timeout = 3
+[actuator]
+kind = "process"
+agent_grace = 5
+agent_command = [")" + std::string(DSLMODEL_DSL_BINARY) +
+                          R"(", "agent", "run", "-c", "{coordination_dir}", "--id", "{agent_id}",
+                 "--heartbeat", "1", "--poll-ms", "50", "--grace", "1"]
+)";
+  write_file(d / "dsl.toml", cfg);
+  return d / "dsl.toml";
+}
+
+// A real loop over a directory; the destructor stops the loop (SIGTERM), then every agent its
+// supervisor started (`dsl agent stop`, SIGKILL for anything left), also when a test fails early.
+class LoopRun {
+ public:
+  LoopRun(const TempDir& d, const fs::path& cfg, double interval)
+      : d_(d),
+        cfg_(cfg),
+        started_(Steady::now()),
+        loop_({"--config", cfg.string(), "auto", "loop", "--interval", fmt_interval(interval),
+               "--metrics-addr", "off", "-c", d.path().string()}) {}
+  ~LoopRun() { stop(); }
+  LoopRun(const LoopRun&) = delete;
+  LoopRun& operator=(const LoopRun&) = delete;
+
+  Steady::time_point started() const { return started_; }
+  DslProcess& loop() { return loop_; }
+
+  // Stops the loop and its agents; returns the loop's exit code (0 once stopped before).
+  int stop() {
+    if (stopped_) return loop_code_;
+    stopped_ = true;
+    const auto agents = supervised(d_);
+    loop_.signal(SIGTERM);
+    loop_code_ = loop_.wait();
+    stop_out_ = run_dsl({"--config", cfg_.string(), "agent", "stop", "-c", d_.path().string()});
+    for (const auto& [id, pid] : agents) {
+      if (!wait_until([pid = pid] { return !alive(pid); }, 10s)) kill(pid, SIGKILL);
+    }
+    for (const auto& [id, pid] : supervised(d_)) {
+      if (alive(pid)) kill(pid, SIGKILL);
+    }
+    return loop_code_;
+  }
+  const DslRun& stop_output() const { return stop_out_; }
+
+ private:
+  static std::string fmt_interval(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", s);
+    return buf;
+  }
+
+  const TempDir& d_;
+  fs::path cfg_;
+  Steady::time_point started_;
+  DslProcess loop_;
+  bool stopped_ = false;
+  int loop_code_ = -1;
+  DslRun stop_out_;
+};
+
+// Every completed_ record once, completed, and no work_ left.
+void expect_each_completed_once(const TempDir& d, std::size_t items) {
+  std::set<std::string> ids;
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("completed_")) continue;
+    nlohmann::json c = read_json(e.path());
+    ASSERT_TRUE(c.is_object()) << name;
+    EXPECT_EQ(c["status"], "completed") << name;
+    EXPECT_TRUE(ids.insert(c["id"].get<std::string>()).second) << "twice: " << name;
+  }
+  EXPECT_EQ(ids.size(), items);
+  EXPECT_EQ(count_prefix(d, "work_"), 0);
+}
+
+// The executed scale decisions of the loop's journal, oldest first.
+std::vector<nlohmann::json> executed_scalings(const TempDir& d) {
+  DslRun h = run_dsl({"--json", "auto", "history", "--limit", "1000", "-c", d.path().string()});
+  EXPECT_EQ(h.exit_code, 0) << h.err;
+  std::vector<nlohmann::json> out;
+  const nlohmann::json j = h.json();
+  if (!j.is_object() || !j.contains("data")) {
+    ADD_FAILURE() << "auto history: " << h.out;
+    return out;
+  }
+  for (const auto& e : j["data"]["entries"]) {
+    const std::string type = e["decision"].value("type", "");
+    if (e.value("outcome", "") == "executed" && (type == "scale_up" || type == "scale_down")) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+std::string describe(const std::vector<nlohmann::json>& scalings) {
+  std::string s;
+  for (const auto& e : scalings) {
+    const auto& p = e["decision"]["parameters"];
+    s += e.value("at", "") + " " + e["decision"].value("type", "") + " " +
+         std::to_string(p.value("current_agents", -1)) + "→" +
+         std::to_string(p.value("target_agents", -1)) + " (" + e["decision"].value("reason", "") +
+         ")\n";
+  }
+  return s;
+}
+
+TEST(Capacity, BurstOf120DrainsWithin25sAndReturnsToMinWithinTheWindow) {
+  constexpr int kItems = 120;
+  constexpr int kMax = 8;
+  constexpr int kWindow = 5;         // scale_down_window = scale_down_delay, seconds
+  constexpr double kInterval = 1.0;  // loop cycle, seconds
+  // Scale-down allowance: the supervisor's stop blocks the cycle until the agent has exited
+  // (SIGTERM; an idle agent polls every 50 ms and exits within its 1 s --grace), the new
+  // supervisor.json is written only then, and our own 50 ms polling: +3 s.
+  constexpr double kStopAllowance = 3.0;
+  TempDir d;
+  auto cfg = write_config(d, kMax, kWindow);
+  LoopRun run(d, cfg, kInterval);
+  // The burst arrives while the loop starts.
+  for (int i = 0; i < kItems; ++i) add_item(d, "b" + std::to_string(i), R"(["sleep", "0.5"])");
+
+  std::size_t most = 0;
+  const bool drained = wait_until(
+      [&] {
+        most = std::max(most, supervised(d).size());
+        return count_prefix(d, "completed_") == kItems && count_prefix(d, "work_") == 0;
+      },
+      40s);
+  const double drain_s = seconds_since(run.started());
+  const auto drained_at = Steady::now();
+  ASSERT_TRUE(drained) << count_prefix(d, "completed_") << " completed after " << drain_s << " s\n"
+                       << run.loop().err();
+  const bool at_min = wait_until(
+      [&] {
+        const auto n = supervised(d).size();
+        most = std::max(most, n);
+        return n == 1;
+      },
+      std::chrono::milliseconds(
+          static_cast<int>((kWindow + kInterval + kStopAllowance + 10) * 1000)));
+  const double down_s = seconds_since(drained_at);
+  const auto scalings = executed_scalings(d);
+  EXPECT_EQ(run.stop(), 0) << run.loop().err();
+
+  RecordProperty("drain_s", std::to_string(drain_s));
+  RecordProperty("back_to_min_s", std::to_string(down_s));
+  RecordProperty("most_agents", std::to_string(most));
+  std::printf(
+      "capacity burst: %d x 0.5 s drained in %.2f s (limit 25 s); back to min_agents %.2f "
+      "s after the drain (limit %.0f s); most agents %zu\nscale actions:\n%s",
+      kItems, drain_s, down_s, kWindow + kInterval + kStopAllowance, most,
+      describe(scalings).c_str());
+
+  EXPECT_LE(drain_s, 25.0);
+  EXPECT_TRUE(at_min) << "agents left: " << supervised(d).size();
+  EXPECT_LE(down_s, kWindow + kInterval + kStopAllowance);
+  EXPECT_LE(most, static_cast<std::size_t>(kMax));
+  expect_each_completed_once(d, kItems);
+
+  bool capacity_up = false, down_to_min = false;
+  for (const auto& e : scalings) {
+    const auto& dec = e["decision"];
+    const int target = dec["parameters"].value("target_agents", -1);
+    const std::string reason = dec.value("reason", "");
+    if (dec["type"] == "scale_up" &&
+        (reason == "backlog_exceeds_capacity" || reason == "critical_backlog") && target > 1 &&
+        target <= kMax) {
+      capacity_up = true;
+    }
+    if (dec["type"] == "scale_down" && target == 1) down_to_min = true;
+  }
+  EXPECT_TRUE(capacity_up) << describe(scalings);
+  EXPECT_TRUE(down_to_min) << describe(scalings);
+}
+
+TEST(Capacity, FromDirReplaysTheRecordedScaleActions) {
+  constexpr int kItems = 60;
+  constexpr int kMax = 6;
+  constexpr int kWindow = 4;
+  constexpr double kInterval = 1.0;
+  TempDir d;
+  auto cfg = write_config(d, kMax, kWindow);
+  nlohmann::json recorded_json, simulated;
+  {
+    LoopRun run(d, cfg, kInterval);
+    for (int i = 0; i < kItems; ++i) add_item(d, "f" + std::to_string(i), R"(["sleep", "0.5"])");
+    ASSERT_TRUE(wait_until(
+        [&] { return count_prefix(d, "completed_") == kItems && count_prefix(d, "work_") == 0; },
+        40s))
+        << run.loop().err();
+    ASSERT_TRUE(wait_until([&] { return supervised(d).size() == 1; }, 20s))
+        << "agents left: " << supervised(d).size();
+    EXPECT_EQ(run.stop(), 0) << run.loop().err();
+  }
+  expect_each_completed_once(d, kItems);
+
+  DslRun sim =
+      run_dsl({"--config", cfg.string(), "auto", "simulate", "--from-dir", d.path().string(),
+               "--interval", "1", "--policy", "default", "--format", "json"});
+  ASSERT_EQ(sim.exit_code, 0) << sim.err << sim.out;
+  const nlohmann::json j = sim.json();
+  ASSERT_TRUE(j.is_object()) << sim.out;
+  const nlohmann::json& got = j["results"][0]["actions"];
+  const nlohmann::json& want = j["recorded"]["actions"];
+  std::printf("startup_lag_s %.3f, first_cycle_s %.3f\nrecorded  | simulated\n",
+              j.value("startup_lag_s", -1.0), j["recorded"].value("first_cycle_s", -1.0));
+  for (std::size_t i = 0; i < std::max(got.size(), want.size()); ++i) {
+    auto fmt = [](const nlohmann::json& a, std::size_t k) {
+      if (k >= a.size()) return std::string("-");
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "%6.2f s %-10s %d→%d %s", a[k].value("at_s", 0.0),
+                    a[k].value("type", "").c_str(), a[k].value("from", -1),
+                    a[k].value("target", -1), a[k].value("reason", "").c_str());
+      return std::string(buf);
+    };
+    std::printf("%s | %s\n", fmt(want, i).c_str(), fmt(got, i).c_str());
+  }
+  RecordProperty("recorded_actions", want.dump());
+  RecordProperty("simulated_actions", got.dump());
+  ASSERT_FALSE(want.empty()) << sim.out;
+  ASSERT_EQ(got.size(), want.size()) << sim.out;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i]["type"], want[i]["type"]) << "action " << i;
+    EXPECT_EQ(got[i]["target"], want[i]["target"]) << "action " << i;
+    EXPECT_LE(std::fabs(got[i].value("at_s", 0.0) - want[i].value("at_s", 0.0)), kInterval)
+        << "action " << i;
+  }
+}
+
+}  // namespace
+}  // namespace dslmodel::testing
