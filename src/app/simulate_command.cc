@@ -137,9 +137,14 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
     opts.first_cycle_s = recorded->first_cycle_s;
     if (a.startup_lag_s < 0) opts.startup_lag_s = recorded->startup_lag_s;
     if (a.initial_agents < 0) opts.initial_agents = 0;
-  } else if (fs::exists(a.trace)) {
+  } else if (fs::exists(a.trace) || a.trace.find_first_of("/.") != std::string::npos) {
     auto t = sim::load_trace(a.trace);
-    if (!t.ok()) return failed(ctx, kExitUsage, a.trace + ": " + t.status().message());
+    if (!t.ok()) {
+      const bool unreadable = t.status().code() == ErrorCode::kNotFound ||
+                              t.status().code() == ErrorCode::kIo;
+      return failed(ctx, unreadable ? kExitFailure : kExitUsage,
+                    unreadable ? t.status().message() : a.trace + ": " + t.status().message());
+    }
     trace = std::move(t).value();
   } else {
     auto t = sim::builtin_trace(a.trace, a.seed);
