@@ -140,8 +140,8 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
   } else if (fs::exists(a.trace) || a.trace.find_first_of("/.") != std::string::npos) {
     auto t = sim::load_trace(a.trace);
     if (!t.ok()) {
-      const bool unreadable = t.status().code() == ErrorCode::kNotFound ||
-                              t.status().code() == ErrorCode::kIo;
+      const bool unreadable =
+          t.status().code() == ErrorCode::kNotFound || t.status().code() == ErrorCode::kIo;
       return failed(ctx, unreadable ? kExitFailure : kExitUsage,
                     unreadable ? t.status().message() : a.trace + ": " + t.status().message());
     }
