@@ -34,6 +34,7 @@ struct DecisionHistory {
   // them to the first heartbeat of the agents they started.
   std::vector<TimePoint> scale_ups;
   std::optional<std::int64_t> last_scale_up_target;  // target_agents of last_scale_up
+  std::string last_scale_up_reason;                  // its reason, e.g. "below_min_agents"
   // Past recommendations, oldest first: the scale-down stabilization window reads them.
   std::vector<Recommendation> recommendations;
 };

@@ -127,9 +127,7 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
     c.coordination_dir = a.from_dir;
     auto run = sim::read_recorded_run(c);
     if (!run.ok()) {
-      return failed(
-          ctx, run.status().code() == ErrorCode::kInvalidArgument ? kExitFailure : kExitFailure,
-          run.status().message());
+      return failed(ctx, kExitFailure, run.status().message());
     }
     recorded = std::move(run).value();
     trace = recorded->trace;
@@ -169,6 +167,7 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
 
   if (!a.plot.empty()) {
     std::vector<sim::PlotSeries> series;
+    series.reserve(results.size());
     for (const sim::SimResult& r : results) series.push_back({r.policy, r.series});
     std::ofstream f(a.plot, std::ios::binary | std::ios::trunc);
     f << sim::render_svg(series, fmt::format("dsl auto simulate: {}", trace.name));

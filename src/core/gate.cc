@@ -34,7 +34,11 @@ std::string first_block(const Decision& d, const GateInput& in, const PolicyConf
     if (st.scale_passed) return "cooldown";
     if (up && p.sizing == Sizing::kCapacity) {
       // Scale-ups are rate-limited per period, not held back by the cooldown of every scaling.
-      if (within(h.last_scale_up, p.scale_up_period, now)) return "rate_limited";
+      // Reaching min_agents is a bound, not a sizing step: it does not start the period.
+      if (h.last_scale_up_reason != "below_min_agents" &&
+          within(h.last_scale_up, p.scale_up_period, now)) {
+        return "rate_limited";
+      }
     } else if (within(st.last_actuation, p.cooldown, now)) {
       return "cooldown";
     }

@@ -57,6 +57,7 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
     if (d.type == decision_type::kScaleUp) {
       if (!h.last_scale_up || at >= *h.last_scale_up) {
         h.last_scale_up_target = int_param(d, "target_agents");
+        h.last_scale_up_reason = d.reason;
       }
       keep_latest(h.last_scale_up, at);
       h.scale_ups.push_back(at);
@@ -78,6 +79,10 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
     auto open = open_scales.find(d.id);
     if (e.outcome == Outcome::kExecuted) {
       acted(d, e.at);
+      // The start-up lag runs from when the scaling began (its intent), not from its record.
+      if (d.type == decision_type::kScaleUp && open != open_scales.end()) {
+        h.scale_ups.back() = open->second;
+      }
     } else if (e.outcome == Outcome::kRolledBack && is_scale(d)) {
       keep_latest(h.last_actuation, e.at);
     } else if (e.outcome == Outcome::kFailed && e.reason == kInterruptedReason &&

@@ -94,6 +94,7 @@ Result<RecordedRun> read_recorded_run(const Config& config) {
   }
   const DecisionHistory history = journal::history_from_journal(*entries);
   const TimePoint end = first_entry ? entries->back().at : run.origin;
+  run.trace.run_until_s = since(run.origin, end);
   const SystemMetrics m = measure(*snap, config, end);
   const CapacityEstimate cap = estimate_capacity(*snap, m, config, history, end);
   run.startup_lag_s = cap.lag_samples > 0 ? cap.startup_lag_s : 1.0;

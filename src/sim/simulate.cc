@@ -24,7 +24,7 @@ using std::chrono::duration_cast;
 TimePoint default_origin() { return *parse_iso8601("2026-01-01T00:00:00Z"); }
 
 TimePoint at_time(TimePoint origin, double s) {
-  return origin + duration_cast<TimePoint::duration>(duration<double>(s));
+  return origin + std::chrono::round<TimePoint::duration>(duration<double>(s));
 }
 
 // The engine's clock: the model's time.
@@ -123,7 +123,10 @@ double seconds_of(Seconds s) { return static_cast<double>(s.count()); }
 class Run {
  public:
   Run(const Trace& trace, const PolicySpec& policy, const SimOptions& options)
-      : policy_(policy), options_(options), model_(trace, model_options(policy, options)) {
+      : policy_(policy),
+        options_(options),
+        model_(trace, model_options(policy, options)),
+        run_until_s_(trace.run_until_s) {
     result_.policy = policy.name;
   }
 
@@ -161,7 +164,9 @@ class Run {
     for (;;) {
       model_.advance_to(t);
       observe();
-      if (model_.all_settled() && t >= model_.last_arrival_s()) break;
+      if (model_.all_settled() && t >= model_.last_arrival_s() && t > run_until_s_ + interval) {
+        break;
+      }
       if (t > end) break;
       cycle();
       observe();
@@ -207,6 +212,7 @@ class Run {
   const PolicySpec& policy_;
   const SimOptions& options_;
   SwarmModel model_;
+  double run_until_s_;
   SimResult result_;
 };
 
@@ -268,7 +274,7 @@ class Hpa {
     }
     // Stabilization: scale up at once (no window), down to the largest recommendation in the
     // window.
-    recs_.push_back({t, desired});
+    recs_.emplace_back(t, desired);
     while (!recs_.empty() && recs_.front().first <= t - o_.scale_down_window_s) recs_.pop_front();
     int down = desired;
     for (const auto& [at, r] : recs_) down = std::max(down, r);
@@ -287,7 +293,7 @@ class Hpa {
         std::max(period_start + o_.scale_up_pods,
                  static_cast<int>(std::ceil(period_start * (1.0 + o_.scale_up_percent / 100.0))));
     next = std::clamp(std::min(next, limit), min_, max_);
-    if (next > replicas_) ups_.push_back({t, next - replicas_});
+    if (next > replicas_) ups_.emplace_back(t, next - replicas_);
     replicas_ = next;
     return next;
   }

@@ -10,7 +10,7 @@ namespace dslmodel::sim {
 namespace {
 
 TimePoint at_time(TimePoint origin, double s) {
-  return origin + std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(s));
+  return origin + std::chrono::round<TimePoint::duration>(std::chrono::duration<double>(s));
 }
 
 // Keeps at least this many recent completions whatever their age (the service-time samples).
@@ -287,6 +287,9 @@ Snapshot SwarmModel::snapshot() const {
     s.completed.push_back(std::move(c));
   }
   s.archived.succeeded = archived_;
+  // A real agent writes one telemetry record per item it runs (src/agent/agent.cc); the health
+  // score counts them. Only their number matters, so they count as archived.
+  s.archived.telemetry = archived_ + static_cast<std::int64_t>(done_.size());
   return s;
 }
 

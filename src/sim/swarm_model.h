@@ -10,6 +10,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dslmodel/snapshot.h"
@@ -104,7 +105,10 @@ class SwarmModel {
     std::int64_t neg_priority;
     double created_s;
     int item;
-    auto operator<=>(const PendingKey&) const = default;
+    bool operator<(const PendingKey& o) const {
+      return std::tie(neg_priority, created_s, item) <
+             std::tie(o.neg_priority, o.created_s, o.item);
+    }
   };
 
   void push(double at, EventKind kind, int index, std::uint64_t token = 0);

@@ -150,13 +150,13 @@ class TraceBuilder {
                           fmt::format("duplicate id \"{}\" (first on line {})", id, it->second));
       }
     }
-    items_.push_back({at, TraceItem{0.0, duration_s, priority, std::move(id)}});
+    items_.emplace_back(at, TraceItem{0.0, duration_s, priority, std::move(id)});
     return Status::Ok();
   }
 
   Status add_crash(std::size_t line, const Stamp& at, int agents) {
     if (Status s = check_clock(line, at); !s.ok()) return s;
-    crashes_.push_back({at, CrashEvent{0.0, agents}});
+    crashes_.emplace_back(at, CrashEvent{0.0, agents});
     return Status::Ok();
   }
 
@@ -443,8 +443,10 @@ class Rng {
 template <typename RateFn>
 std::vector<double> poisson_arrivals(Rng& rng, double horizon_s, double max_rate, RateFn rate) {
   std::vector<double> times;
-  for (double t = rng.exponential(max_rate); t < horizon_s; t += rng.exponential(max_rate)) {
+  double t = rng.exponential(max_rate);
+  while (t < horizon_s) {
     if (rng.uniform() * max_rate < rate(t)) times.push_back(t);
+    t += rng.exponential(max_rate);
   }
   return times;
 }
@@ -479,6 +481,7 @@ Trace make_steady(std::uint64_t seed) {
 Trace make_spike(std::uint64_t /*seed*/) {
   Trace trace{"spike", {}, {}};
   std::vector<double> times;
+  times.reserve(140);
   // Arrivals on the half second: the swarm is at rest when the trace begins.
   for (int s = 0; s < 60; ++s) times.push_back(static_cast<double>(s) + 0.5);
   times.insert(times.end(), 80, 20.0);
@@ -582,6 +585,7 @@ Result<Trace> builtin_trace(std::string_view name, std::uint64_t seed) {
 const std::vector<std::string>& builtin_trace_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
+    out.reserve(std::size(kBuiltins));
     for (const Builtin& b : kBuiltins) out.emplace_back(b.name);
     return out;
   }();

@@ -28,6 +28,9 @@ struct Trace {
   std::string name;
   std::vector<TraceItem> items;     // sorted by at_s (stable), times shifted so the first is 0
   std::vector<CrashEvent> crashes;  // sorted by at_s, on the same clock as the items
+  // Cycles go on until at least one interval past this, also once every item settled (the
+  // scale-downs after a drain): --from-dir sets the recording's last journal record.
+  double run_until_s = 0.0;
 };
 
 // Parses a trace file's text. The format is taken from the content:

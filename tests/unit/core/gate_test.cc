@@ -196,6 +196,15 @@ TEST(Gate, DelaysComeFromConfig) {
   EXPECT_TRUE(v[0].run);
 }
 
+TEST(Gate, ReachingMinAgentsDoesNotStartTheScaleUpPeriod) {
+  DecisionHistory h = ago(2s, 2s);
+  h.last_scale_up_reason = "below_min_agents";
+  EXPECT_TRUE(gate({make(decision_type::kScaleUp)}, live(), Config{}, h, test_now())[0].run);
+  h.last_scale_up_reason = "backlog_exceeds_capacity";
+  EXPECT_EQ(gate({make(decision_type::kScaleUp)}, live(), Config{}, h, test_now())[0].reason,
+            "rate_limited");
+}
+
 TEST(Gate, StepSizingKeepsTheCooldownForScaleUps) {
   Config cfg;
   cfg.policy.sizing = Sizing::kSteps;

@@ -128,7 +128,8 @@ TEST(HistoryFromJournal, KeepsScaleUpsTargetsAndRecommendations) {
       .add(Outcome::kExecuted, "c1", "coordination_improve", 150)
       .params({{"needed_agents", 1}});
   DecisionHistory h = history_from_journal(b.entries());
-  EXPECT_EQ(h.scale_ups, (std::vector<TimePoint>{at_s(101), at_s(131)}));
+  // From their intents: the start-up lag runs from when the scaling began.
+  EXPECT_EQ(h.scale_ups, (std::vector<TimePoint>{at_s(100), at_s(130)}));
   EXPECT_EQ(h.last_scale_up_target, 6);
   // Every scale decision the gate saw (executed or skipped), not intents, rollbacks or repairs.
   ASSERT_EQ(h.recommendations.size(), 3u);
