@@ -19,15 +19,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::json result_json(const sim::SimResult& r) {
-  nlohmann::json actions = nlohmann::json::array();
-  for (const sim::ScaleAction& a : r.actions) {
-    actions.push_back({{"at_s", a.at_s},
-                       {"type", a.type},
-                       {"from", a.from},
-                       {"target", a.target},
-                       {"reason", a.reason}});
+nlohmann::json actions_json(const std::vector<sim::ScaleAction>& as) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const sim::ScaleAction& a : as) {
+    out.push_back({{"at_s", a.at_s},
+                   {"type", a.type},
+                   {"from", a.from},
+                   {"target", a.target},
+                   {"reason", a.reason}});
   }
+  return out;
+}
+
+nlohmann::json result_json(const sim::SimResult& r) {
+  const nlohmann::json actions = actions_json(r.actions);
   return {{"policy", r.policy},
           {"drain_s", r.drain_s},
           {"p50_wait_s", r.p50_wait_s},
@@ -181,15 +186,8 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
                          {"results", nlohmann::json::array()}};
   for (const sim::SimResult& r : results) data["results"].push_back(result_json(r));
   if (recorded) {
-    nlohmann::json actions = nlohmann::json::array();
-    for (const sim::ScaleAction& x : recorded->actions) {
-      actions.push_back({{"at_s", x.at_s},
-                         {"type", x.type},
-                         {"from", x.from},
-                         {"target", x.target},
-                         {"reason", x.reason}});
-    }
-    data["recorded"] = {{"actions", actions}, {"first_cycle_s", recorded->first_cycle_s}};
+    data["recorded"] = {{"actions", actions_json(recorded->actions)},
+                        {"first_cycle_s", recorded->first_cycle_s}};
   }
   if (ctx.json || a.format == "json") {
     nlohmann::json out = data;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "dslmodel/time.h"
+#include "e2e/swarm_files.h"
 #include "integration/dsl_runner.h"
 
 namespace dslmodel::testing {
@@ -19,14 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
-
-void add_item(const TempDir& d, const std::string& id, const std::string& argv_json) {
-  write_file(d / ("work_" + id + ".json"),
-             R"({"id":")" + id + R"(","status":"pending","priority":0,"created":")" + now_iso() +
-                 R"(","attempts":0,"max_attempts":3,"command":)" + argv_json + "}");
-}
 
 // Short delays for tests; the defaults stay as DESIGN says.
 fs::path write_config(const TempDir& d, int min_agents = 1) {
@@ -38,37 +31,9 @@ cooldown = 1
 scale_down_delay = 2
 scale_down_window = 3
 agent_timeout = 3
-[actuator]
-kind = "process"
-agent_grace = 5
-agent_command = [")" + std::string(DSLMODEL_DSL_BINARY) +
-                          R"(", "agent", "run", "-c", "{coordination_dir}", "--id", "{agent_id}",
-                 "--heartbeat", "1", "--poll-ms", "50", "--grace", "1"]
-)";
+)" + fast_agents_toml();
   write_file(d / "dsl.toml", cfg);
   return d / "dsl.toml";
-}
-
-nlohmann::json read_json(const fs::path& p) {
-  return nlohmann::json::parse(slurp(p), nullptr, false);
-}
-
-// Supervised agents recorded by the process supervisor: id → pid.
-std::map<std::string, int> supervised(const TempDir& d) {
-  std::map<std::string, int> out;
-  nlohmann::json s = read_json(d / ".dsl" / "supervisor.json");
-  if (!s.is_object() || !s.contains("agents")) return out;
-  for (const auto& a : s["agents"]) out[a.value("id", "")] = a.value("pid", 0);
-  return out;
-}
-
-int count_prefix(const TempDir& d, const std::string& prefix) {
-  int n = 0;
-  for (const auto& e : fs::directory_iterator(d.path())) {
-    const std::string name = e.path().filename().string();
-    if (name.starts_with(prefix) && name.ends_with(".json")) ++n;
-  }
-  return n;
 }
 
 bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
