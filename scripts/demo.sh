@@ -57,6 +57,7 @@ cat >"$swarm/dsl.toml" <<TOML
 [policy]
 cooldown = 2
 scale_down_delay = 6
+scale_down_window = 6
 agent_timeout = 5
 [actuator]
 kind = "process"
