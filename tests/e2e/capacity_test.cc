@@ -276,6 +276,11 @@ TEST(Capacity, BurstOf120DrainsWithin25sAndReturnsToMinWithinTheWindow) {
 }
 
 TEST(Capacity, FromDirReplaysTheRecordedScaleActions) {
+#ifdef DSLMODEL_SANITIZED
+  // Timing fidelity is a property of the optimized build: under sanitizers the real loop's
+  // cycles drift several tenths of a second per interval behind the model's clock.
+  GTEST_SKIP() << "timing fidelity is measured without sanitizers";
+#endif
   // 66 = 11 rounds of 0.5 s on 6 agents: the drain (about 5.6 s in the model, where agents claim
   // at once, 5.7 s for real agents that poll) falls mid-interval, not on a cycle. With 60 items
   // both drains land within some 20-150 ms after the cycle at 5 s, and which side of that cycle
