@@ -1,4 +1,4 @@
-// The capacity model: how many agents the work needs (DESIGN §5; formula in docs/policy.md).
+// The capacity model: how many agents the work needs (docs/policy.md, "Sizing from capacity").
 //
 // From one snapshot, the decision history and the time it estimates the per-agent service time,
 // the arrival rate and its trend, the backlog and the start-up lag of a new agent, and from them

@@ -1,4 +1,4 @@
-// The capacity model (DESIGN §5; the formula, its inputs and defaults in docs/policy.md).
+// The capacity model: the formula, its inputs and defaults are in docs/policy.md.
 #include "dslmodel/capacity.h"
 
 #include <algorithm>
