@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/rules.h"
+
 namespace dslmodel {
 namespace {
 
@@ -132,13 +134,19 @@ std::pair<double, int> startup_lag(const Snapshot& snap, const DecisionHistory& 
   return {median, static_cast<int>(samples.size())};
 }
 
+}  // namespace
+
+namespace detail {
+
 std::int64_t clamp_agents(std::int64_t n, const PolicyConfig& p) {
   const std::int64_t lo = std::max(0, p.min_agents);
   const std::int64_t hi = std::max<std::int64_t>(lo, p.max_agents);
   return std::clamp(n, lo, hi);
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::clamp_agents;
 
 double drain_seconds(const CapacityEstimate& e, std::int64_t agents) {
   if (e.backlog <= 0) return 0.0;

@@ -42,12 +42,7 @@ bool is_scale(const Decision& d) {
   return d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown;
 }
 
-// [lo, hi] from the config; hi is raised to lo when the config inverts them.
-std::int64_t clamp_agents(std::int64_t n, const PolicyConfig& p) {
-  const std::int64_t lo = std::max(0, p.min_agents);
-  const std::int64_t hi = std::max<std::int64_t>(lo, p.max_agents);
-  return std::clamp(n, lo, hi);
-}
+using detail::clamp_agents;
 
 // round(step x factor), at least 1 (also for a zero, negative or NaN factor), at most 1e6.
 std::int64_t scaled_step(int step, double factor) {

@@ -2,6 +2,7 @@
 // is matched to the agent holding it. Pure functions of values; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +28,9 @@ bool is_claimed_work(std::string_view status);
 bool is_succeeded(std::string_view status);
 // Completed statuses: failed, error.
 bool is_failed(std::string_view status);
+
+// n within [min_agents, max_agents]; max is raised to min when the config inverts them.
+std::int64_t clamp_agents(std::int64_t n, const PolicyConfig& p);
 
 // "agent_7" and "7" name the same agent: strips one leading "agent_".
 std::string_view agent_key(std::string_view name);
