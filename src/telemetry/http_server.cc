@@ -47,7 +47,8 @@ void guarded(httplib::Response& res, F&& fn) {
 }
 
 // A body that held this much is given back to the system once handled: glibc keeps freed
-// memory of the connection threads' arenas otherwise (docs/performance.md, "OTLP ingest").
+// memory of the connection threads' arenas otherwise (docs/performance.md, "The endpoint
+// under hostile clients").
 constexpr std::size_t kTrimAbove = std::size_t{1} << 20;
 
 // The value of the `name` header as sent (Request::get_header_value stops at a NUL byte); when
@@ -116,8 +117,9 @@ void refuse(httplib::Response& res, const ReceiverReply& reply) {
   res.set_header("Connection", "close");
 }
 
-void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
-                    const httplib::ContentReader& reader) {
+// Reads the body into `body` (the caller's, so that it can give the memory back).
+void answer_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader, std::string& body) {
   if (!s.receiver.enabled()) {
     return refuse(res, {404, kText, "OTLP receiver disabled\n"});
   }
@@ -131,7 +133,6 @@ void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib
     return refuse(res, s.receiver.busy());
   }
   const std::size_t limit = s.receiver.config().max_body_bytes;
-  std::string body;
   body.reserve(length ? static_cast<std::size_t>(*length) : 0);
   bool over = false;
   const bool read_ok = reader([&](const char* data, std::size_t n) {
@@ -146,7 +147,13 @@ void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib
   if (!read_ok) return refuse(res, {400, kText, "could not read the request body\n"});
   GuardedServer::handling();
   send(res, s.receiver.handle(body));
-  if (body.capacity() >= kTrimAbove) {
+}
+
+void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) {
+  std::string body;
+  answer_traces(s, req, res, reader, body);
+  if (body.capacity() >= kTrimAbove) {  // accepted or refused over the limit
     std::string().swap(body);
     ::malloc_trim(0);
   }
