@@ -2,22 +2,27 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <malloc.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "telemetry/guarded_server.h"
+
 namespace dslmodel::telemetry {
 
 struct MetricsServer::Impl {
-  explicit Impl(ServerConfig c) : cfg(std::move(c)), receiver(cfg.receiver) {}
+  explicit Impl(ServerConfig c) : cfg(std::move(c)), receiver(cfg.receiver), server(cfg.limits) {}
 
   ServerConfig cfg;
   OtlpReceiver receiver;
-  httplib::Server server;
+  GuardedServer server;
   int port = 0;
   std::jthread thread;
   std::once_flag stopped;
@@ -41,34 +46,93 @@ void guarded(httplib::Response& res, F&& fn) {
   }
 }
 
+// A body that held this much is given back to the system once handled: glibc keeps freed
+// memory of the connection threads' arenas otherwise (docs/performance.md, "The endpoint
+// under hostile clients").
+constexpr std::size_t kTrimAbove = std::size_t{1} << 20;
+
+// The value of the `name` header as sent (Request::get_header_value stops at a NUL byte); when
+// sent more than once, the values joined as a list (RFC 9110 §5.3). nullopt when absent.
+std::optional<std::string> header(const httplib::Request& req, const std::string& name) {
+  auto [it, end] = req.headers.equal_range(name);
+  if (it == end) return std::nullopt;
+  std::string value = it->second;
+  for (++it; it != end; ++it) value += ", " + it->second;
+  return value;
+}
+
+// The Content-Length, when there is one and it is a plain decimal number.
 std::optional<std::uint64_t> content_length(const httplib::Request& req) {
-  if (!req.has_header("Content-Length")) return std::nullopt;
-  const std::string v = req.get_header_value("Content-Length");
+  const auto v = header(req, "Content-Length");
+  if (!v) return std::nullopt;
   std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (v->empty() || ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
   return n;
 }
 
-void send(httplib::Response& res, const ReceiverReply& reply, bool close) {
-  res.status = reply.status;
-  res.set_content(reply.body, reply.content_type);
-  if (close) res.set_header("Connection", "close");
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
-void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
-                    const httplib::ContentReader& reader) {
-  if (!s.receiver.enabled()) {
-    res.status = 404;
-    res.set_content("OTLP receiver disabled\n", kText);
-    return;
+struct Refusal {
+  int status;
+  std::string message;
+};
+
+// The framing rules (RFC 9112 §6) a request must pass before any of its body is read: one way
+// to find the end of the body, and a body only where one is taken.
+std::optional<Refusal> framing_error(const httplib::Request& req) {
+  const std::size_t lengths = req.get_header_value_count("Content-Length");
+  const std::size_t codings = req.get_header_value_count("Transfer-Encoding");
+  if (lengths > 1) return Refusal{400, "more than one Content-Length header"};
+  if (codings > 1) return Refusal{400, "more than one Transfer-Encoding header"};
+  if (lengths == 1 && codings == 1) {
+    return Refusal{400, "both Content-Length and Transfer-Encoding"};
+  }
+  if (codings == 1 && !iequals(header(req, "Transfer-Encoding").value_or(""), "chunked")) {
+    return Refusal{501, "unsupported transfer coding: only chunked"};
   }
   const auto length = content_length(req);
-  if (auto early = s.receiver.precheck(req.get_header_value("Content-Type"), length)) {
-    return send(res, *early, true);
+  if (lengths == 1 && !length) return Refusal{400, "Content-Length is not a decimal number"};
+  const bool body = codings == 1 || (length && *length > 0);
+  if (body && (req.method != "POST" || req.path != "/v1/traces")) {
+    return Refusal{413, "this endpoint takes no request body"};
+  }
+  return std::nullopt;
+}
+
+void send(httplib::Response& res, const ReceiverReply& reply) {
+  res.status = reply.status;
+  res.set_content(reply.body, reply.content_type);
+}
+
+// Answers and closes the connection: for a request whose body is left unread.
+void refuse(httplib::Response& res, const ReceiverReply& reply) {
+  GuardedServer::close_after_response();
+  send(res, reply);
+  res.set_header("Connection", "close");
+}
+
+// Reads the body into `body` (the caller's, so that it can give the memory back).
+void answer_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader, std::string& body) {
+  if (!s.receiver.enabled()) {
+    return refuse(res, {404, kText, "OTLP receiver disabled\n"});
+  }
+  const auto length = content_length(req);
+  if (auto early = s.receiver.precheck(header(req, "Content-Type").value_or(""), length)) {
+    return refuse(res, *early);
+  }
+  const GuardedServer::BodySlot slot(s.server);
+  if (!slot) {
+    res.set_header("Retry-After", "1");
+    return refuse(res, s.receiver.busy());
   }
   const std::size_t limit = s.receiver.config().max_body_bytes;
-  std::string body;
   body.reserve(length ? static_cast<std::size_t>(*length) : 0);
   bool over = false;
   const bool read_ok = reader([&](const char* data, std::size_t n) {
@@ -79,16 +143,33 @@ void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib
     body.append(data, n);
     return true;
   });
-  if (over) return send(res, s.receiver.too_large(), true);
-  if (!read_ok) {
-    res.status = 400;
-    res.set_content("could not read the request body\n", kText);
-    return;
+  if (over) return refuse(res, s.receiver.too_large());
+  if (!read_ok) return refuse(res, {400, kText, "could not read the request body\n"});
+  GuardedServer::handling();
+  send(res, s.receiver.handle(body));
+}
+
+void receive_traces(MetricsServer::Impl& s, const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) {
+  std::string body;
+  answer_traces(s, req, res, reader, body);
+  if (body.capacity() >= kTrimAbove) {  // accepted or refused over the limit
+    std::string().swap(body);
+    ::malloc_trim(0);
   }
-  send(res, s.receiver.handle(body), false);
 }
 
 void add_routes(MetricsServer::Impl& s) {
+  s.server.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+    auto bad = framing_error(req);
+    if (!bad) return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/v1/traces" && s.receiver.enabled()) {
+      refuse(res, s.receiver.reject(bad->status, bad->message));
+    } else {
+      refuse(res, {bad->status, kText, bad->message + "\n"});
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
   s.server.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] {
       res.set_content(s.cfg.metrics ? s.cfg.metrics() : std::string(),
@@ -121,11 +202,9 @@ void add_routes(MetricsServer::Impl& s) {
 }
 
 void configure(MetricsServer::Impl& s) {
-  const std::size_t threads = s.cfg.threads > 0 ? s.cfg.threads : 1;
-  s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.server.set_keep_alive_timeout(static_cast<time_t>(s.cfg.keep_alive_timeout.count()));
-  s.server.set_read_timeout(static_cast<time_t>(s.cfg.read_timeout.count()), 0);
-  s.server.set_write_timeout(static_cast<time_t>(s.cfg.read_timeout.count()), 0);
+  // Only for the Keep-Alive header: GuardedServer keeps the time itself.
+  s.server.set_keep_alive_timeout(
+      static_cast<time_t>(std::chrono::ceil<std::chrono::seconds>(s.cfg.limits.idle).count()));
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second engine
   // bind the same port silently.
   s.server.set_socket_options([](socket_t sock) {
@@ -185,6 +264,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(ServerConfig cfg) {
       return Status(ErrorCode::kUnavailable,
                     fmt::format("cannot listen on {}:{}", s.cfg.host, s.cfg.port));
     }
+    s.server.widen_backlog();
     s.thread = std::jthread([&s] { s.server.listen_after_bind(); });
     // stop() is a no-op until the loop runs: wait for it so that a prompt stop() cannot hang.
     for (int i = 0; i < 5000 && !s.server.is_running(); ++i) {

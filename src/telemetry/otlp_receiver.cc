@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -167,10 +169,56 @@ std::int64_t unix_ms_now() {
       .count();
 }
 
-bool is_json_type(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  return media.empty() || media == "application/json";
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool is_tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// qdtext and the second octet of a quoted-pair (RFC 9110 §5.6.4): no control character.
+bool is_quoted_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+// RFC 9110 §8.3.1: media-type = type "/" subtype parameters, where
+// parameters = *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] ).
+bool is_json_type(std::string_view v) {
+  std::size_t i = 0;
+  const auto token = [&] {
+    const std::size_t from = i;
+    while (i < v.size() && is_tchar(v[i])) ++i;
+    return v.substr(from, i - from);
+  };
+  const auto ows = [&] {
+    while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+  };
+  const std::string_view type = token();
+  if (i == v.size() || v[i++] != '/') return false;
+  if (!iequals(type, "application") || !iequals(token(), "json")) return false;
+  for (;;) {
+    ows();
+    if (i == v.size()) return true;
+    if (v[i++] != ';') return false;
+    ows();
+    if (i == v.size() || v[i] == ';') continue;
+    if (token().empty() || i == v.size() || v[i++] != '=') return false;
+    if (i < v.size() && v[i] == '"') {
+      for (++i; i < v.size() && v[i] != '"'; ++i) {
+        if (v[i] == '\\' && ++i == v.size()) return false;
+        if (!is_quoted_char(v[i])) return false;
+      }
+      if (i++ == v.size()) return false;
+    } else if (token().empty()) {
+      return false;
+    }
+  }
 }
 
 }  // namespace
@@ -185,16 +233,26 @@ OtlpReceiver::OtlpReceiver(ReceiverConfig cfg) : cfg_(std::move(cfg)) {}
 
 ReceiverReply OtlpReceiver::reject(int status, std::string_view message) {
   if (cfg_.requests_rejected != nullptr) cfg_.requests_rejected->inc();
-  const int code = status == 413 ? 8 : status == 500 ? 13 : 3;  // google.rpc.Code
+  // google.rpc.Code: RESOURCE_EXHAUSTED, INTERNAL, UNIMPLEMENTED, UNAVAILABLE, INVALID_ARGUMENT
+  const int code = status == 413   ? 8
+                   : status == 500 ? 13
+                   : status == 501 ? 12
+                   : status == 503 ? 14
+                                   : 3;
   json body = {{"code", code}, {"message", std::string(message)}};
   return {status, "application/json", dump(body)};
 }
 
 std::optional<ReceiverReply> OtlpReceiver::precheck(std::string_view content_type,
                                                     std::optional<std::uint64_t> content_length) {
+  if (content_type.empty()) return reject(415, "missing content type: only application/json");
   if (!is_json_type(content_type)) {
+    // The type is echoed escaped: it may hold any byte.
     return reject(
-        415, fmt::format("unsupported content type \"{}\": only application/json", content_type));
+        415,
+        fmt::format(
+            "unsupported content type {}: only application/json",
+            json(std::string(content_type)).dump(-1, ' ', true, json::error_handler_t::replace)));
   }
   if (content_length && *content_length > cfg_.max_body_bytes) return too_large();
   return std::nullopt;
@@ -203,6 +261,10 @@ std::optional<ReceiverReply> OtlpReceiver::precheck(std::string_view content_typ
 ReceiverReply OtlpReceiver::too_large() {
   return reject(413,
                 fmt::format("request body exceeds the limit of {} bytes", cfg_.max_body_bytes));
+}
+
+ReceiverReply OtlpReceiver::busy() {
+  return reject(503, "too many requests in flight: retry later");
 }
 
 ReceiverReply OtlpReceiver::handle(std::string_view body) {

@@ -65,14 +65,24 @@ class OtlpReceiver {
   const ReceiverConfig& config() const { return cfg_; }
   bool enabled() const { return !cfg_.dir.empty() || static_cast<bool>(cfg_.sink); }
 
-  // Checks before reading the body: 415 for a non-JSON content type (application/x-protobuf),
-  // 413 when `content_length` exceeds max_body_bytes. nullopt: go on and read at most
-  // max_body_bytes. Counts a rejection.
+  // Checks before reading the body: 415 unless `content_type` (the header as sent; empty when
+  // missing) is exactly application/json with optional parameters (RFC 9110 §8.3.1, e.g.
+  // "application/json; charset=utf-8"), so also for application/x-protobuf, a missing type or
+  // one with a control character; 413 when `content_length` exceeds max_body_bytes. nullopt: go
+  // on and read at most max_body_bytes. Counts a rejection.
   std::optional<ReceiverReply> precheck(std::string_view content_type,
                                         std::optional<std::uint64_t> content_length);
 
   // The reply for a body that did not fit in max_body_bytes (413). Counts a rejection.
   ReceiverReply too_large();
+
+  // The reply when the server has no room for another body now (503; the client retries).
+  // Counts a rejection.
+  ReceiverReply busy();
+
+  // A rejection with `status` and {"code":..,"message":..} (the google.rpc.Status of OTLP).
+  // Counts it.
+  ReceiverReply reject(int status, std::string_view message);
 
   // Validates `body` and writes it as telemetry files. 200 "{}" when accepted; 400 (bad JSON or
   // shape), 413 (too many spans, or one span larger than max_file_bytes) or 500 (write failed)
@@ -80,7 +90,6 @@ class OtlpReceiver {
   ReceiverReply handle(std::string_view body);
 
  private:
-  ReceiverReply reject(int status, std::string_view message);
   Status write_file(std::string_view data, std::int64_t unix_ms);
 
   const ReceiverConfig cfg_;

@@ -127,8 +127,35 @@ TEST_F(ReceiverTest, PrecheckRejectsProtobufAndOversizedLength) {
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_FALSE(r.precheck("application/json; charset=utf-8", 100));
-  EXPECT_FALSE(r.precheck("", std::nullopt));
+  EXPECT_FALSE(r.precheck("application/json", std::nullopt));
   EXPECT_EQ(rejected_.value(), 2);
+}
+
+TEST_F(ReceiverTest, ContentTypeMustBeExactlyJsonWithOptionalParameters) {
+  OtlpReceiver r(config());
+  for (const char* ok : {"application/json", "Application/JSON", "application/json;charset=utf-8",
+                         "application/json ; charset=\"utf-8\"", "application/json; a=b; c=d",
+                         "application/json;", "application/json; q=\"a\\\"b\""}) {
+    EXPECT_FALSE(r.precheck(ok, 10)) << ok;
+  }
+  using namespace std::string_literals;
+  for (const std::string bad :
+       {""s, "application/json\0evil"s, "application/json\0"s, "application/jsonx"s,
+        "application/json evil"s, "application/json; charset"s, "application/json; =x"s,
+        "application/json; a=\"unterminated"s, "application/json; a=\"\x01\""s,
+        "application/json\r\nX-Evil: 1"s, "application/json, text/plain"s, "application/ json"s,
+        "application /json"s, "text/json"s, "/json"s, "application/"s, "application"s,
+        "application/x-protobuf"s}) {
+    auto reply = r.precheck(bad, 10);
+    ASSERT_TRUE(reply) << bad;
+    EXPECT_EQ(reply->status, 415) << bad;
+  }
+  auto missing = r.precheck("", 10);
+  ASSERT_TRUE(missing);
+  EXPECT_NE(missing->body.find("missing content type"), std::string::npos) << missing->body;
+  auto nul = r.precheck("application/json\0evil"s, 10);
+  ASSERT_TRUE(nul);
+  EXPECT_NE(nul->body.find("application/json\\\\u0000evil"), std::string::npos) << nul->body;
 }
 
 TEST_F(ReceiverTest, AcceptedExportIsOneTelemetryFileTheStoreCounts) {
