@@ -50,6 +50,20 @@ bool agent_is_active(const AgentRecord& a, Seconds agent_timeout, TimePoint now)
 std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,
                                              TimePoint now);
 
+// What the host that checks a claim sees of the processes the claim recorded (ClaimProcesses).
+struct ClaimProcessFacts {
+  bool same_pid_space = false;  // the claim was recorded in the checker's pid space
+  bool agent_running = false;   // the agent (pid, pid_start) is alive
+  bool group_running = false;   // a process of the item's group (pgid, pgid_start) remains
+};
+
+// Why a requeue of a claim must wait (docs/agents.md, "Exactly once"): while its agent or any
+// process of its item's group may still run, requeueing would run the item twice. nullopt when
+// the requeue may go ahead: nothing recorded, another pid space (another host: the lease rule
+// alone decides), or nothing of the claim left running.
+std::optional<std::string> requeue_wait_reason(const std::optional<ClaimProcesses>& recorded,
+                                               const ClaimProcessFacts& facts);
+
 // The compaction and retries optimize would make now.
 std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config& cfg,
                                              TimePoint now);

@@ -28,6 +28,19 @@ struct AgentRecord {
   std::optional<TimePoint> created;  // when the agent started (its first heartbeat)
 };
 
+// Where a claim's processes run, recorded in the claim once its command started, so that a
+// requeue can wait until none of them can still run (docs/agents.md, "Exactly once"). Pids
+// compare only within one pid space (same boot, same pid namespace); start times (clock ticks
+// after boot) tell a process from a later one that reused its pid.
+struct ClaimProcesses {
+  std::string host;       // the agent's host name, for people
+  std::string pid_space;  // "<boot id>/<pid namespace inode>"
+  std::int64_t pid = 0;   // the agent
+  std::uint64_t pid_start = 0;
+  std::int64_t pgid = 0;  // the item's process group: its leader's pid
+  std::uint64_t pgid_start = 0;
+};
+
 // work_<id>.json
 struct WorkRecord {
   std::string id;

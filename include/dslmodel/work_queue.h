@@ -101,6 +101,17 @@ class WorkQueue {
   // Gives a claimed item back unrun: pending again, attempts unchanged. kConflict as finish().
   virtual Status release(const WorkItem& claimed, const std::string& agent_id) = 0;
 
+  // Records in the claim (field "processes") where its command runs. kConflict as finish(). Not
+  // made durable: a host crash that loses it ends the processes too. This default records
+  // nothing (a store without it keeps the lease rule alone).
+  virtual Status note_processes(const WorkItem& claimed, const std::string& agent_id,
+                                const ClaimProcesses& processes) {
+    (void)claimed;
+    (void)agent_id;
+    (void)processes;
+    return Status::Ok();
+  }
+
   // Writes agent_<id>.json with heartbeat = now.
   virtual Status heartbeat(const AgentState& agent) = 0;
 

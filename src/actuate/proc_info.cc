@@ -18,6 +18,8 @@
 namespace dslmodel::actuate {
 namespace {
 
+using platform::is_dead_state;
+
 #ifndef P_PIDFD
 constexpr idtype_t P_PIDFD = static_cast<idtype_t>(3);
 #endif
@@ -45,48 +47,11 @@ int send_via_pidfd(int pidfd, int sig) {
 #endif
 }
 
-bool is_dead_state(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
-
 void close_fd(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
 }  // namespace
-
-std::optional<ProcStat> parse_proc_stat(std::string_view text) {
-  std::size_t rparen = text.rfind(')');
-  if (rparen == std::string_view::npos || rparen + 2 >= text.size()) return std::nullopt;
-  std::string_view rest = text.substr(rparen + 2);  // starts at field 3
-  ProcStat stat;
-  stat.state = rest.front();
-  // Field 22 is the 20th field after ") ".
-  for (int field = 3; field < 22; ++field) {
-    std::size_t sp = rest.find(' ');
-    if (sp == std::string_view::npos) return std::nullopt;
-    rest.remove_prefix(sp + 1);
-  }
-  std::size_t end = std::min(rest.find(' '), rest.size());
-  auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + end, stat.start_time);
-  if (ec != std::errc() || ptr != rest.data() + end || end == 0) return std::nullopt;
-  return stat;
-}
-
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
-  if (pid <= 0) return std::nullopt;
-  std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::array<char, 4096> buf{};
-  std::size_t len = 0;
-  while (len < buf.size()) {
-    ssize_t r = ::read(fd, buf.data() + len, buf.size() - len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    len += static_cast<std::size_t>(r);
-  }
-  ::close(fd);
-  return parse_proc_stat(std::string_view(buf.data(), len));
-}
 
 ProcessHandle::ProcessHandle(ProcessHandle&& other) noexcept
     : pid_(other.pid_), start_time_(other.start_time_), pidfd_(std::exchange(other.pidfd_, -1)) {}

@@ -18,20 +18,14 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/processes.h"
+
 namespace dslmodel::actuate {
 
-struct ProcStat {
-  char state = '?';              // field 3: R, S, D, Z (zombie), X (dead), ...
-  std::uint64_t start_time = 0;  // field 22: clock ticks after boot
-};
-
-// Parses /proc/<pid>/stat. nullopt when the process does not exist (or the file is unreadable or
-// malformed).
-std::optional<ProcStat> read_proc_stat(pid_t pid);
-
-// Parses the text of a /proc/<pid>/stat file (the command name may hold spaces and parentheses).
-// nullopt when malformed. Pure.
-std::optional<ProcStat> parse_proc_stat(std::string_view text);
+// The /proc/<pid>/stat reader lives in platform (the store checks claims with it too).
+using platform::parse_proc_stat;
+using platform::ProcStat;
+using platform::read_proc_stat;
 
 class ProcessHandle {
  public:

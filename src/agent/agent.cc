@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "agent/child_runner.h"
+#include "platform/processes.h"
 
 namespace dslmodel::agent {
 namespace {
@@ -82,6 +83,7 @@ Agent::Agent(WorkQueue& queue, AgentConfig cfg, const Clock& clock)
 AgentStats Agent::run(const std::stop_token& stop) {
   stats_ = {};
   created_ = clock_.now();
+  if (auto self = platform::read_proc_stat(::getpid())) self_start_ = self->start_time;
   heartbeat("idle");
   int claim_errors = 0;
   while (should_claim(stop)) {
@@ -152,23 +154,49 @@ Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> a
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<ChildResult>> result;
+  std::optional<StartedChild> started;
+  spec.on_start = [&](const StartedChild& c) {
+    std::lock_guard lock(mu);
+    started = c;
+    cv.notify_all();
+  };
+  // The runner stops its child when this agent is stopped, and also when this function is left
+  // by an exception: the child never outlives the claim's handling.
+  std::stop_source cancel;
+  std::stop_callback forward(stop, [&cancel] { cancel.request_stop(); });
+  struct CancelOnExit {
+    std::stop_source& s;
+    ~CancelOnExit() { s.request_stop(); }
+  };
   std::jthread runner([&] {
-    auto r = run_child(spec, stop);
+    auto r = run_child(spec, cancel.get_token());
     std::lock_guard lock(mu);
     result.emplace(std::move(r));
     cv.notify_all();
   });
+  const CancelOnExit cancel_on_exit{cancel};
   std::stop_callback wake(stop, [&] {
     std::lock_guard lock(mu);
     cv.notify_all();
   });
   next_heartbeat_ = std::min(next_heartbeat_, SteadyClock::now() + kStatusSettle);
   bool draining = false;
+  bool noted = false;
   std::unique_lock lock(mu);
   while (!result) {
-    cv.wait_until(lock, next_heartbeat_,
-                  [&] { return result.has_value() || (!draining && stop.stop_requested()); });
+    cv.wait_until(lock, next_heartbeat_, [&] {
+      return result.has_value() || (!draining && stop.stop_requested()) ||
+             (!noted && started.has_value());
+    });
     if (result) break;
+    if (!noted && started) {
+      noted = true;
+      const StartedChild child = *started;
+      lock.unlock();
+      note_processes(item, child);
+      lock.lock();
+      continue;
+    }
     const bool now_draining = stop.stop_requested();
     const bool started_draining = now_draining && !draining;
     draining = now_draining;
@@ -181,6 +209,20 @@ Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> a
   o.completion = completion_of(*result, spec.timeout);
   o.cancelled = result->ok() && (*result)->cancelled;
   return o;
+}
+
+void Agent::note_processes(const WorkItem& item, const StartedChild& child) {
+  ClaimProcesses p;
+  p.host = cfg_.host;
+  p.pid_space = platform::pid_space();
+  p.pid = static_cast<std::int64_t>(::getpid());
+  p.pid_start = self_start_;
+  p.pgid = static_cast<std::int64_t>(child.pgid);
+  p.pgid_start = child.start_time;
+  if (Status s = queue_.note_processes(item, cfg_.id, p); !s.ok()) {
+    ++stats_.store_errors;
+    spdlog::warn("agent {}: noting the processes of {}: {}", cfg_.id, item.id, s.message());
+  }
 }
 
 void Agent::report(const WorkItem& item, const Outcome& o) {

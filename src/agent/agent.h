@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/child_runner.h"
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "dslmodel/telemetry.h"
@@ -79,6 +80,7 @@ class Agent {
   Outcome execute(const WorkItem& item, const std::stop_token& stop);
   Outcome supervise(const WorkItem& item, std::vector<std::string> argv, std::string input,
                     const std::stop_token& stop);
+  void note_processes(const WorkItem& item, const StartedChild& child);
   void report(const WorkItem& item, const Outcome& outcome);
   void record(const WorkItem& item, const Outcome& outcome, const std::string& result);
   void export_span(const WorkItem& item, const Outcome& outcome, const std::string& result);
@@ -92,8 +94,9 @@ class Agent {
   AgentStats stats_;
   TimePoint created_{};
   std::chrono::steady_clock::time_point next_heartbeat_{};
-  std::int64_t sequence_ = 0;  // items processed, names telemetry records
-  std::string last_status_;    // as last written to agent_<id>.json
+  std::uint64_t self_start_ = 0;  // this process's start time (/proc/self/stat), for claims
+  std::int64_t sequence_ = 0;     // items processed, names telemetry records
+  std::string last_status_;       // as last written to agent_<id>.json
   std::string last_work_;
   bool store_gone_ = false;  // a heartbeat found the coordination directory gone: stop
 };

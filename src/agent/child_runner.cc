@@ -1,5 +1,6 @@
-// run_child: posix_spawnp with pipes, a poll() loop over output, stdin, a pidfd and a wake pipe
-// that a stop request writes to, and deadlines for the timeout, the stop grace and SIGKILL.
+// run_child: the command under its shim (agent/child_shim.h) with pipes, a poll() loop over
+// output, stdin, a pidfd and a wake pipe that a stop request writes to, and deadlines for the
+// timeout, the stop grace and SIGKILL.
 //
 // Every descriptor this file opens is close-on-exec from birth (pipe2, O_CLOEXEC), so spawns
 // from other threads never inherit them; the child additionally closes every fd >= 3.
@@ -10,7 +11,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -22,9 +22,9 @@
 #include <optional>
 #include <utility>
 
+#include "agent/child_shim.h"
 #include "agent/fd.h"
-
-extern char** environ;
+#include "platform/processes.h"
 
 namespace dslmodel::agent {
 namespace {
@@ -32,56 +32,13 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// posix_spawn attributes and file actions, destroyed on scope exit.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    ::posix_spawnattr_init(&attr_);
-    ::posix_spawn_file_actions_init(&actions_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-  ~SpawnSetup() {
-    ::posix_spawn_file_actions_destroy(&actions_);
-    ::posix_spawnattr_destroy(&attr_);
-  }
-
-  // Own process group, default signal dispositions, empty mask; fds 0-2 wired, the rest closed.
-  int configure(int stdin_fd, int out_fd) {
-    sigset_t none;
-    sigset_t defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2}) {
-      sigaddset(&defaults, sig);
-    }
-    int rc = ::posix_spawnattr_setflags(
-        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0) rc = ::posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = ::posix_spawnattr_setsigmask(&attr_, &none);
-    if (rc == 0) rc = ::posix_spawnattr_setsigdefault(&attr_, &defaults);
-    if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions_, stdin_fd, STDIN_FILENO);
-    if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions_, out_fd, STDOUT_FILENO);
-    if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions_, out_fd, STDERR_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    if (rc == 0) rc = ::posix_spawn_file_actions_addclosefrom_np(&actions_, STDERR_FILENO + 1);
-#endif
-    return rc;
-  }
-
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_{};
-  posix_spawn_file_actions_t actions_{};
-};
-
 // A started child and the state of its wait loop.
 class Supervised {
  public:
-  Supervised(pid_t pid, Fd out, Fd in, Fd wake, const ChildSpec& spec, std::stop_token stop)
+  Supervised(pid_t pid, Fd control, Fd out, Fd in, Fd wake, const ChildSpec& spec,
+             std::stop_token stop)
       : pid_(pid),
+        control_(std::move(control)),
         out_(std::move(out)),
         in_(std::move(in)),
         wake_(std::move(wake)),
@@ -106,6 +63,7 @@ class Supervised {
   std::optional<int> reap();
 
   pid_t pid_;
+  Fd control_;  // held until the shim is reaped: its closing (even by kill -9) stops the group
   Fd out_;
   Fd in_;
   Fd wake_;
@@ -220,10 +178,11 @@ ChildResult Supervised::wait(SteadyClock::time_point start) {
     enforce_deadlines(SteadyClock::now());
   }
   drain_output();
-  // The leader is a zombie, so its group id is still reserved: grandchildren of a signalled
-  // command die with it.
-  if (kill_at_) ::kill(-pid_, SIGKILL);
+  // The shim is a zombie, so its group id is still reserved: whatever the command left running
+  // in its group (a background grandchild) dies with it, on every path (KillMode=control-group).
+  ::kill(-pid_, SIGKILL);
   std::optional<int> status = reap();
+  control_.reset();
   ChildResult r;
   r.timed_out = timed_out_;
   r.cancelled = cancelled_;
@@ -262,30 +221,29 @@ Result<ChildResult> run_child(const ChildSpec& spec, std::stop_token stop) {
   auto wake = make_pipe();
   if (!wake.ok()) return wake.status();
   set_nonblocking(wake->write.get());
-  SpawnSetup setup;
-  if (int rc = setup.configure(in->read.get(), out->write.get()); rc != 0) {
-    return Status(ErrorCode::kIo, fmt::format("posix_spawn setup: {}", std::strerror(rc)));
-  }
-  std::vector<char*> args;
-  args.reserve(spec.argv.size() + 1);
-  for (const std::string& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
   const SteadyClock::time_point start = SteadyClock::now();
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], setup.actions(), setup.attr(), args.data(), environ);
-  if (rc != 0) {
-    return Status(ErrorCode::kUnavailable,
-                  fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(rc)));
-  }
+  ShimLaunch launch;
+  launch.argv = spec.argv;
+  launch.stdin_fd = in->read.get();
+  launch.output_fd = out->write.get();
+  launch.kill_grace = spec.kill_grace;
+  Result<ShimChild> shim = start_in_shim(launch);
+  if (!shim.ok()) return shim.status();
+  const pid_t pid = shim->pid;
   out->write.reset();
   in->read.reset();
   if (in->write.valid()) set_nonblocking(in->write.get());
   set_nonblocking(out->read.get());
+  if (spec.on_start) {
+    StartedChild started;
+    started.pgid = pid;
+    if (auto stat = platform::read_proc_stat(pid)) started.start_time = stat->start_time;
+    spec.on_start(started);
+  }
   const int wake_fd = wake->write.get();
   std::stop_callback on_stop(stop, [wake_fd] { (void)!::write(wake_fd, "x", 1); });
-  Supervised child(pid, std::move(out->read), std::move(in->write), std::move(wake->read), spec,
-                   std::move(stop));
+  Supervised child(pid, std::move(shim->control), std::move(out->read), std::move(in->write),
+                   std::move(wake->read), spec, std::move(stop));
   ChildResult result = child.wait(start);
   result.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
   return result;

@@ -1,4 +1,5 @@
-// Running one work item's process (POSIX): an argv started with posix_spawnp, never through a
+// Running one work item's process (Linux): an argv started under a supervising shim
+// (agent/child_shim.h) that ties the command's whole process group to the agent, never through a
 // shell, with a timeout, optional stdin, a bounded output tail and cancellation by a stop token
 // with a grace period. platform::run_command cannot be interrupted, which an agent asked to stop
 // needs; this is its cancellable sibling.
@@ -7,8 +8,12 @@
 // request (from any thread) wakes it at once.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -18,6 +23,13 @@
 
 namespace dslmodel::agent {
 
+// The process group a started item runs in: its leader (the shim) is `pgid`, started at
+// `start_time` (clock ticks after boot, /proc/<pid>/stat field 22; 0 when unreadable).
+struct StartedChild {
+  pid_t pgid = 0;
+  std::uint64_t start_time = 0;
+};
+
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] looked up in PATH; every element passed literally
   std::string stdin_data;         // written to the child's stdin, then closed (empty: /dev/null)
@@ -25,6 +37,8 @@ struct ChildSpec {
   std::chrono::milliseconds stop_grace{10000};  // once stop is requested, let it run this long
   std::chrono::milliseconds kill_grace{2000};   // between SIGTERM and SIGKILL
   std::size_t max_output = 4096;                // keep the last this many bytes of output
+  // Called once on the calling thread as soon as the command runs, before the wait begins.
+  std::function<void(const StartedChild&)> on_start;
 };
 
 struct ChildResult {
@@ -38,9 +52,10 @@ struct ChildResult {
 
 // Runs spec.argv in its own process group (signals go to the whole group, so grandchildren die
 // with it), with default signal dispositions and an empty signal mask, fds 0-2 wired and every
-// other descriptor closed. Fails with kInvalidArgument for an empty argv and kUnavailable when
-// the program cannot be started. A child that exits non-zero, times out or is cancelled is a
-// successful run carrying that result.
+// other descriptor closed. Whatever is left in the group when the command ends is killed; if the
+// agent dies (kill -9 included) the shim stops the group: SIGTERM, SIGKILL after kill_grace. Fails
+// with kInvalidArgument for an empty argv and kUnavailable when the program cannot be started. A
+// child that exits non-zero, times out or is cancelled is a successful run carrying that result.
 Result<ChildResult> run_child(const ChildSpec& spec, std::stop_token stop);
 
 // `text` with every invalid UTF-8 sequence replaced by U+FFFD and a leading partial character

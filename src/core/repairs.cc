@@ -1,5 +1,7 @@
 // plan_queue_repairs() and plan_optimizations(): what coordination_improve and optimize would
 // change in the store (DESIGN §5). Pure: the store applies the actions.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <string_view>
@@ -138,6 +140,18 @@ std::string to_string(RepairOp op) {
       return "finalize";
   }
   return "requeue";
+}
+
+std::optional<std::string> requeue_wait_reason(const std::optional<ClaimProcesses>& recorded,
+                                               const ClaimProcessFacts& facts) {
+  if (!recorded || !facts.same_pid_space) return std::nullopt;
+  if (facts.agent_running) {
+    return fmt::format("its agent (pid {} on {}) still runs", recorded->pid, recorded->host);
+  }
+  if (facts.group_running) {
+    return fmt::format("its process group {} on {} still runs", recorded->pgid, recorded->host);
+  }
+  return std::nullopt;
 }
 
 std::vector<RepairAction> plan_queue_repairs(const Snapshot& snap, const Config& cfg,

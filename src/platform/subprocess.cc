@@ -75,25 +75,6 @@ void set_nonblocking(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// True when `prog` names an executable file, directly or through PATH.
-bool program_exists(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return ::access(prog.c_str(), X_OK) == 0;
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (true) {
-    std::size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + prog;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
-      return true;
-    }
-    if (colon == std::string_view::npos) return false;
-    dirs.remove_prefix(colon + 1);
-  }
-}
-
 // posix_spawn attributes and file actions, destroyed on scope exit.
 class SpawnSetup {
  public:
@@ -326,6 +307,28 @@ RunResult Child::wait(Clock::time_point start) {
 
 }  // namespace
 
+std::optional<std::string> find_program(const std::string& prog) {
+  if (prog.empty()) return std::nullopt;
+  if (prog.find('/') != std::string::npos) {
+    if (::access(prog.c_str(), X_OK) != 0) return std::nullopt;
+    return prog;
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    std::size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + prog;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
 Result<RunResult> run_command(const std::vector<std::string>& argv, const RunOptions& options) {
   if (argv.empty() || argv[0].empty()) {
     return Status(ErrorCode::kInvalidArgument, "run_command: empty argv");
@@ -368,7 +371,7 @@ Result<RunResult> run_command(const std::vector<std::string>& argv, const RunOpt
   RunResult result = child.wait(start);
   result.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
   // Old C libraries report a failed exec only as exit status 127 from the child.
-  if (result.exit_code == 127 && !program_exists(argv[0])) {
+  if (result.exit_code == 127 && !find_program(argv[0]).has_value()) {
     return Status(ErrorCode::kUnavailable,
                   fmt::format("cannot start {}: {}", argv[0], std::strerror(ENOENT)));
   }

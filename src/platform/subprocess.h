@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct RunResult {
   std::string output;  // combined stdout and stderr, the tail when longer than max_output
   std::chrono::milliseconds duration{0};
 };
+
+// The executable `prog` names: itself when it holds a '/', else the first regular executable
+// file <dir>/<prog> along PATH (an empty entry is "."; no PATH: /usr/local/bin:/usr/bin:/bin).
+// nullopt when there is none.
+std::optional<std::string> find_program(const std::string& prog);
 
 // Starts argv[0] (looked up in PATH) with posix_spawnp, arguments passed literally. Fails with
 // kInvalidArgument for an empty argv, kUnavailable when the program cannot be started. A child

@@ -7,6 +7,7 @@
 
 #include "dslmodel/time.h"
 #include "platform/files.h"
+#include "store/claim_processes.h"
 #include "store/dir_repair.h"
 #include "store/dir_work_queue.h"
 #include "store/record_parse.h"
@@ -181,6 +182,25 @@ Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_i
   drop_claim(rec->doc);
   rec->doc["status"] = "pending";
   return platform::atomic_write_file(dir_ / work, rec->doc.dump());
+}
+
+Status DirWorkQueue::note_processes(const WorkItem& claimed, const std::string& agent_id,
+                                    const ClaimProcesses& processes) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
+  }
+  Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
+  if (!guard.ok()) return guard.status();
+  const std::string work = "work_" + claimed.id + ".json";
+  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
+  if (!rec.ok()) {
+    if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
+    return rec.status();
+  }
+  if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
+  rec->doc["processes"] = detail::processes_json(processes);
+  // Not synced: a host crash that loses this note ends the processes it names as well.
+  return detail::write_replace(dir_ / work, rec->doc.dump(), detail::Sync::kNone);
 }
 
 }  // namespace dslmodel::store

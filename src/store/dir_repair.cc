@@ -15,6 +15,7 @@
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
+#include "store/claim_processes.h"
 #include "store/item_lock.h"
 #include "store/record_parse.h"
 
@@ -58,6 +59,7 @@ Step requeue(const RepairContext& ctx, const RepairAction& a) {
   if (!rec.ok()) return skip(a, rec.status().message());
   ojson& doc = rec->doc;
   if (auto why = repair_claim_blocker(doc, a.expect_claimed_by)) return skip(a, *why);
+  if (auto why = requeue_wait(doc)) return skip(a, "postponed: " + *why);
   mark_requeued(doc, a.reason, ctx.clock.now());
   std::string out = doc.dump();
   if (Status s = platform::atomic_write_file(ctx.dir / a.file, out); !s.ok()) {

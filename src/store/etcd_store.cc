@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "etcd/client.h"
+#include "store/claim_processes.h"
 #include "store/etcd_keys.h"
 #include "store/record_parse.h"
 #include "store/work_item.h"
@@ -147,6 +148,7 @@ Result<Decision> decide_requeue(const Ctx& ctx, const RepairAction& a) {
   ojson doc;
   if (auto why = parse_record(ctx, kv, doc)) return verdict(*why);
   if (auto why = detail::repair_claim_blocker(doc, a.expect_claimed_by)) return verdict(*why);
+  if (auto why = detail::requeue_wait(doc)) return verdict("postponed: " + *why);
   detail::mark_requeued(doc, a.reason, ctx.now);
   std::string out = doc.dump();
   Plan p{{unchanged(*kv)}, {TxnOp::put(kv->key, out)}, {}};

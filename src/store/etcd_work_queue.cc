@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "etcd/client.h"
+#include "store/claim_processes.h"
 #include "store/etcd_keys.h"
 #include "store/record_parse.h"
 #include "store/work_item.h"
@@ -299,6 +300,31 @@ Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_
     if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
     detail::drop_claim(*doc);
     (*doc)["status"] = "pending";
+    Result<etcd::TxnResult> r =
+        client_->txn({unchanged(*work)}, {TxnOp::put(work_key, doc->dump())});
+    if (!r.ok()) return r.status();
+    saw(r->revision);
+    if (r->succeeded) return Status::Ok();
+  }
+  return busy(claimed.id);
+}
+
+Status EtcdWorkQueue::note_processes(const WorkItem& claimed, const std::string& agent_id,
+                                     const ClaimProcesses& processes) {
+  if (!detail::valid_record_id(claimed.id)) {
+    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
+  }
+  const std::string work_key = key(kEtcdWorkDir, claimed.id);
+  for (int round = 0; round < kRounds; ++round) {
+    Result<detail::KeysRead> read = detail::get_keys(*client_, {work_key});
+    if (!read.ok()) return read.status();
+    saw(read->revision);
+    const std::optional<KeyValue>& work = read->kvs[0];
+    if (!work) return detail::claim_lost(claimed.id, "no longer queued");
+    Result<ojson> doc = parse_object(*work, "work_" + claimed.id + ".json", cfg_.max_file_size);
+    if (!doc.ok()) return doc.status();
+    if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
+    (*doc)["processes"] = detail::processes_json(processes);
     Result<etcd::TxnResult> r =
         client_->txn({unchanged(*work)}, {TxnOp::put(work_key, doc->dump())});
     if (!r.ok()) return r.status();

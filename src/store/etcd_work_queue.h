@@ -84,6 +84,10 @@ class EtcdWorkQueue final : public WorkQueue {
   // Claimed by `agent_id` → pending, claim fields removed, attempts unchanged. kConflict as finish.
   Status release(const WorkItem& claimed, const std::string& agent_id) override;
 
+  // Claimed by `agent_id` → "processes" set, nothing else changed. kConflict as finish.
+  Status note_processes(const WorkItem& claimed, const std::string& agent_id,
+                        const ClaimProcesses& processes) override;
+
   // Puts P/agent/<id> {"id","status","heartbeat":now,"pid","host","current_work"?,"created"?}.
   // kInvalidArgument for an id outside [A-Za-z0-9._-]{1,128}.
   Status heartbeat(const AgentState& agent) override;

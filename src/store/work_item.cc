@@ -310,6 +310,7 @@ Status check_claim(const ojson& doc, const WorkItem& claimed, const std::string&
 }
 
 void mark_claimed(ojson& doc, std::string_view agent, TimePoint now, Seconds lease) {
+  doc.erase("processes");  // a claim's processes are noted once its command runs
   doc["status"] = "claimed";
   doc["claimed_by"] = std::string(agent);
   doc["claimed_at"] = format_iso8601(now);
@@ -317,6 +318,7 @@ void mark_claimed(ojson& doc, std::string_view agent, TimePoint now, Seconds lea
 }
 
 void drop_claim(ojson& doc) {
+  doc.erase("processes");
   doc.erase("claimed_by");
   doc.erase("claimed_at");
   doc.erase("lease_expires");
@@ -330,7 +332,8 @@ void mark_retrying(ojson& doc, std::int64_t attempts, const Completion& c) {
 }
 
 void make_pending(ojson& doc, TimePoint now) {
-  for (const char* key : {"claimed_by", "claimed_at", "lease_expires", "dead_reason", "dead_at"}) {
+  for (const char* key :
+       {"claimed_by", "claimed_at", "lease_expires", "processes", "dead_reason", "dead_at"}) {
     doc.erase(key);
   }
   doc["status"] = "pending";

@@ -110,11 +110,12 @@ Status claim_lost(std::string_view id, std::string_view why);
 Status check_claim(const nlohmann::ordered_json& doc, const WorkItem& claimed,
                    const std::string& agent);
 
-// Sets status "claimed", claimed_by, claimed_at = now, lease_expires = now + lease.
+// Sets status "claimed", claimed_by, claimed_at = now, lease_expires = now + lease; drops
+// processes (noted once the new claim's command runs).
 void mark_claimed(nlohmann::ordered_json& doc, std::string_view agent, TimePoint now,
                   Seconds lease);
 
-// Removes claimed_by, claimed_at and lease_expires.
+// Removes claimed_by, claimed_at, lease_expires and processes.
 void drop_claim(nlohmann::ordered_json& doc);
 
 // A failed run with attempts left: claim dropped, status "pending", attempts = `attempts`,

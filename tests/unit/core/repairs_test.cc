@@ -262,5 +262,20 @@ TEST(Optimizations, ArchiveThresholdIsConfigurable) {
   EXPECT_TRUE(plan_optimizations(s, cfg, test_now()).empty());
 }
 
+TEST(RequeueWait, ARequeueWaitsWhileTheClaimsAgentOrGroupRunsOnThisHost) {
+  ClaimProcesses p;
+  p.host = "h1";
+  p.pid_space = "boot/1";
+  p.pid = 10;
+  p.pgid = 11;
+  EXPECT_EQ(requeue_wait_reason(p, {true, true, false}), "its agent (pid 10 on h1) still runs");
+  EXPECT_EQ(requeue_wait_reason(p, {true, false, true}), "its process group 11 on h1 still runs");
+  EXPECT_EQ(requeue_wait_reason(p, {true, false, false}), std::nullopt) << "nothing left";
+  EXPECT_EQ(requeue_wait_reason(p, {false, true, true}), std::nullopt)
+      << "another host: the lease rule alone";
+  EXPECT_EQ(requeue_wait_reason(std::nullopt, {true, true, true}), std::nullopt)
+      << "nothing recorded";
+}
+
 }  // namespace
 }  // namespace dslmodel

@@ -1,9 +1,13 @@
 // apply()/undo() of DirStore: every op round-trips, preconditions hold, archive totals survive.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "platform/processes.h"
 #include "store/dir_store.h"
 #include "unit/store/store_fixture.h"
 
@@ -41,6 +45,83 @@ TEST_F(DirStoreTest, RequeueAndUndo) {
   EXPECT_EQ(read("work_1.json"), kClaimed);
   EXPECT_TRUE(store().undo(out.inverse).ok());  // idempotent
   EXPECT_EQ(read("work_1.json"), kClaimed);
+}
+
+// kClaimed with a "processes" member.
+std::string claimed_with(const json& processes) {
+  json doc = json::parse(kClaimed);
+  doc["processes"] = processes;
+  return doc.dump();
+}
+
+json processes(pid_t pid, std::uint64_t pid_start, pid_t pgid, std::uint64_t pgid_start,
+               const std::string& space = platform::pid_space()) {
+  return {{"host", "here"},         {"pid_space", space}, {"pid", pid},
+          {"pid_start", pid_start}, {"pgid", pgid},       {"pgid_start", pgid_start}};
+}
+
+// A `sleep 30` leading its own process group, killed and reaped on destruction.
+struct GroupLeader {
+  pid_t pid = ::fork();
+  GroupLeader() {
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      ::execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(pid, pid);
+  }
+  ~GroupLeader() { end(); }
+  void end() {
+    if (pid <= 0) return;
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    pid = 0;
+  }
+  std::uint64_t start() const { return platform::read_proc_stat(pid)->start_time; }
+};
+
+std::uint64_t own_start() { return platform::read_proc_stat(::getpid())->start_time; }
+
+TEST_F(DirStoreTest, RequeueIsPostponedWhileTheClaimsProcessGroupRuns) {
+  GroupLeader group;
+  ASSERT_GT(group.pid, 0);
+  write("work_1.json", claimed_with(processes(999999, 1, group.pid, group.start())));
+  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "lease_expired"}});
+  EXPECT_EQ(out.applied, 0);
+  EXPECT_EQ(out.skipped, 1);
+  ASSERT_EQ(out.notes.size(), 1u);
+  EXPECT_THAT(out.notes[0], HasSubstr("postponed: its process group"));
+  EXPECT_EQ(json::parse(read("work_1.json"))["status"], "claimed");
+  group.end();
+  out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "lease_expired"}});
+  EXPECT_EQ(out.applied, 1) << (out.notes.empty() ? "" : out.notes[0]);
+  json doc = json::parse(read("work_1.json"));
+  EXPECT_EQ(doc["status"], "pending");
+  EXPECT_FALSE(doc.contains("processes"));
+}
+
+TEST_F(DirStoreTest, RequeueIsPostponedWhileTheClaimingAgentRuns) {
+  write("work_1.json", claimed_with(processes(::getpid(), own_start(), 999999, 1)));
+  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "orphaned_claim"}});
+  EXPECT_EQ(out.applied, 0);
+  ASSERT_EQ(out.notes.size(), 1u);
+  EXPECT_THAT(out.notes[0], HasSubstr("postponed: its agent (pid"));
+}
+
+TEST_F(DirStoreTest, RequeueOfAClaimFromAnotherHostKeepsTheLeaseRule) {
+  write("work_1.json", claimed_with(processes(::getpid(), own_start(), ::getpgrp(), 0,
+                                              "another-boot/4026531836")));
+  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "lease_expired"}});
+  EXPECT_EQ(out.applied, 1);
+}
+
+TEST_F(DirStoreTest, RequeueIsNotPostponedByAProcessThatReusedTheClaimsPids) {
+  // This process and its group stand for later processes that were given the claim's pids.
+  write("work_1.json",
+        claimed_with(processes(::getpid(), own_start() + 7, ::getpid(), own_start() + 7)));
+  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "lease_expired"}});
+  EXPECT_EQ(out.applied, 1) << (out.notes.empty() ? "" : out.notes[0]);
 }
 
 TEST_F(DirStoreTest, RequeueSkipsWhenThePreconditionChanged) {

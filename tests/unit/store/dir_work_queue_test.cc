@@ -240,6 +240,32 @@ TEST_F(DirWorkQueueTest, FinishAndReleaseRequireTheClaim) {
   EXPECT_EQ(q.release(gone, "a1").code(), ErrorCode::kConflict);
 }
 
+TEST_F(DirWorkQueueTest, NoteProcessesRecordsWhereTheClaimRunsUntilTheClaimEnds) {
+  DirWorkQueue q = queue();
+  add(q, "w1");
+  WorkItem w = claim(q);
+  ClaimProcesses p;
+  p.host = "h";
+  p.pid_space = "boot/1";
+  p.pid = 10;
+  p.pid_start = 20;
+  p.pgid = 11;
+  p.pgid_start = 21;
+  ASSERT_TRUE(q.note_processes(w, "a1", p).ok());
+  json d = doc("work_w1.json");
+  EXPECT_EQ(d["status"], "claimed");
+  EXPECT_EQ(d["processes"], json({{"host", "h"},
+                                  {"pid_space", "boot/1"},
+                                  {"pid", 10},
+                                  {"pid_start", 20},
+                                  {"pgid", 11},
+                                  {"pgid_start", 21}}));
+  EXPECT_EQ(q.note_processes(w, "a2", p).code(), ErrorCode::kConflict) << "not a2's claim";
+  ASSERT_TRUE(q.release(w, "a1").ok());
+  EXPECT_FALSE(doc("work_w1.json").contains("processes"));
+  EXPECT_EQ(q.note_processes(w, "a1", p).code(), ErrorCode::kConflict) << "released";
+}
+
 TEST_F(DirWorkQueueTest, ReleaseKeepsAttempts) {
   DirWorkQueue q = queue();
   write("work_w1.json", R"({"status":"pending","attempts":1,"prompt":"p","x":[1]})");
