@@ -8,7 +8,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libcpp-httplib-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  clang-format clang-tidy jq
+  clang clang-format clang-tidy libclang-rt-14-dev jq
   prometheus etcd-server etcd-client
 )
 
