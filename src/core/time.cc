@@ -23,7 +23,19 @@ bool read_digits(std::string_view s, std::size_t& pos, int n, int& out) {
   return true;
 }
 
+// A TimePoint counts nanoseconds in 64 bits: about ±292 years around 1970. Dates are held to
+// whole years inside that span, so no arithmetic on them can overflow.
+constexpr int kMinYear = 1678;
+constexpr int kMaxYear = 2261;
+constexpr double kMaxUnixSeconds = 9.0e9;  // 2255-03-14, inside kMaxYear
+
 }  // namespace
+
+std::optional<TimePoint> from_unix_seconds(double seconds) {
+  if (!(seconds > -kMaxUnixSeconds && seconds < kMaxUnixSeconds)) return std::nullopt;  // NaN too
+  auto d = std::chrono::duration<double>(seconds);
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(d));
+}
 
 std::optional<TimePoint> parse_iso8601(std::string_view s) {
   using namespace std::chrono;
@@ -35,7 +47,7 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) {
     return std::nullopt;
   }
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return std::nullopt;
+  if (!ymd.ok() || y < kMinYear || y > kMaxYear) return std::nullopt;
   std::int64_t micros = 0;
   int offset_minutes = 0;
   if (pos < s.size()) {

@@ -94,10 +94,7 @@ class Fields {
       return t;
     }
     if (std::optional<double> secs = number_or_none(f)) {
-      if (std::fabs(*secs) < 1e11) {
-        auto d = std::chrono::duration<double>(*secs);
-        return TimePoint(std::chrono::duration_cast<TimePoint::duration>(d));
-      }
+      if (auto t = from_unix_seconds(*secs)) return t;
       if (invalid != nullptr) *invalid = true;
       return std::nullopt;
     }

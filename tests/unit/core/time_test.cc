@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <string>
 
 namespace dslmodel {
@@ -70,6 +71,24 @@ INSTANTIATE_TEST_SUITE_P(Junk, ParseInvalidTest,
                                            "2025-06-27T15:41:04+24:00", "2025-06-27T15:41:04 ",
                                            " 2025-06-27", "2025-06-27Z", "2025-06-27X15:41:04",
                                            "1750000000", "2025-06-27T15:41:04.94x"));
+
+// Found by fuzzing: "created": "4050-06-27T15:41:04" overflowed the nanosecond clock.
+INSTANTIATE_TEST_SUITE_P(BeyondTheClock, ParseInvalidTest,
+                         ::testing::Values("4050-06-27T15:41:04.946187", "9999-12-31", "2262-06-01",
+                                           "0001-01-01T00:00:00Z", "1677-01-01"));
+
+TEST(ParseIso8601, YearsTheClockHoldsStillParse) {
+  EXPECT_TRUE(parse_iso8601("2261-12-31T23:59:59-23:59").has_value());
+  EXPECT_TRUE(parse_iso8601("1678-01-01T00:00:00+23:59").has_value());
+}
+
+TEST(FromUnixSeconds, OutOfRangeAndNanAreRefused) {
+  EXPECT_EQ(from_unix_seconds(1.5), TimePoint(std::chrono::milliseconds(1500)));
+  EXPECT_FALSE(from_unix_seconds(1e11).has_value());
+  EXPECT_FALSE(from_unix_seconds(-1e11).has_value());
+  EXPECT_FALSE(from_unix_seconds(std::numeric_limits<double>::quiet_NaN()).has_value());
+  EXPECT_FALSE(from_unix_seconds(std::numeric_limits<double>::infinity()).has_value());
+}
 
 TEST(FormatIso8601, UtcWithMilliseconds) {
   EXPECT_EQ(format_iso8601(utc(2025, 6, 27, 15, 41, 4, 944999)), "2025-06-27T15:41:04.944Z");
