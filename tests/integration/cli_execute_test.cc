@@ -115,6 +115,29 @@ TEST(CliExecute, DryRunChangesNothingAndSaysWhy) {
   EXPECT_EQ(slurp(d / "work_0.json"), before);
 }
 
+// `DSLMODEL_AUTO_DRY_RUN=` (empty) is unset: the file's dry_run = true stands, nothing is repaired.
+TEST(CliExecute, EmptyDryRunVariableKeepsTheConfiguredDryRun) {
+  TempDir d;
+  write_orphan_scenario(d);
+  write_file(d / "dsl.toml", "[engine]\ndry_run = true\n");
+  const std::string before = slurp(d / "work_0.json");
+  DslRun r = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "execute", "--format", "json",
+                      "-c", d.path().string()},
+                     {"DSLMODEL_AUTO_DRY_RUN="});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = r.json();
+  EXPECT_TRUE(j["executed"].empty()) << r.out;
+  bool repair_skipped = false;
+  for (const auto& s : j["skipped"]) {
+    if (s["type"] == "coordination_improve") {
+      EXPECT_EQ(s["reason"], "dry_run") << s;
+      repair_skipped = true;
+    }
+  }
+  EXPECT_TRUE(repair_skipped) << r.out;
+  EXPECT_EQ(slurp(d / "work_0.json"), before);
+}
+
 TEST(CliExecute, ConfidenceGateAndForceConfidence) {
   TempDir d;
   write_orphan_scenario(d);
