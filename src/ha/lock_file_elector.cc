@@ -160,15 +160,15 @@ void LockFileElector::try_acquire() {
     holder_ = std::move(holder);
     detail_ = std::move(detail);
   };
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) {
-    set_follower("", fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
+  if (Status s = platform::ensure_state_directory(dir_); !s.ok()) {
+    set_follower("", s.message());
     return;
   }
-  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
-    set_follower("", fmt::format("cannot open {}: {}", lock_path_.string(), std::strerror(errno)));
+    set_follower("", errno == ELOOP ? platform::symlink_refused(lock_path_).message()
+                                    : fmt::format("cannot open {}: {}", lock_path_.string(),
+                                                  std::strerror(errno)));
     return;
   }
   if (int err = flock_retry(fd, LOCK_EX | LOCK_NB); err != 0) {
