@@ -161,7 +161,9 @@ void LockFileElector::try_acquire() {
     detail_ = std::move(detail);
   };
   if (Status s = platform::ensure_state_directory(dir_); !s.ok()) {
-    set_follower("", s.message());
+    // A symlinked directory is refused as such; anything else could not be created.
+    set_follower(
+        "", s.code() == ErrorCode::kInvalidArgument ? s.message() : "cannot create " + s.message());
     return;
   }
   int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
