@@ -84,6 +84,10 @@ struct ActuatorConfig {
 
 struct StoreConfig {
   std::size_t max_file_size = 1 << 20;  // larger records are rejected
+  // Repairs remove the temp files of interrupted atomic writes (".work_7.json.tmp.<pid>.<hex>",
+  // left by a kill -9) once they are older than this. A write takes milliseconds; this is the
+  // claim lease an agent adds beyond an item's timeout.
+  Seconds stale_temp_age{60};
   // Where the coordination state lives: empty for the coordination directory, or
   // "etcd://host:port[,host:port...]/prefix" for etcd (DSLMODEL_STORE, --store).
   std::string url;

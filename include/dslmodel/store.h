@@ -40,7 +40,10 @@ struct RepairAction {
 struct RepairOutcome {
   int applied = 0;
   int skipped = 0;                 // the record changed or vanished since the snapshot
-  std::vector<std::string> notes;  // one line per skipped or failed action
+  std::vector<std::string> notes;  // one line per skipped or failed action, or removed temp file
+  // Temp files of interrupted writes that the repair removed (they held no record; nothing to
+  // undo).
+  int removed_temp_files = 0;
   nlohmann::json inverse = nlohmann::json::array();  // for undo(); one element per applied action
 };
 

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "dslmodel/time.h"
+#include "platform/files.h"
 #include "platform/spawn.h"
 
 namespace dslmodel::actuate {
@@ -183,11 +184,8 @@ std::string ProcessActuator::next_id_locked() {
 
 Result<std::string> ProcessActuator::spawn_locked(const std::string& decision_id,
                                                   const std::string& slot, int deaths) {
-  std::error_code ec;
-  fs::create_directories(log_dir_, ec);
-  if (ec) {
-    return Status(ErrorCode::kIo,
-                  fmt::format("cannot create {}: {}", log_dir_.string(), ec.message()));
+  for (const fs::path& d : {log_dir_.parent_path(), log_dir_}) {  // .dsl/, .dsl/logs/
+    if (Status s = platform::ensure_state_directory(d); !s.ok()) return s;
   }
   std::string id = next_id_locked();
   Result<pid_t> pid = platform::spawn_detached(expand(id), log_dir_ / (id + ".log"));

@@ -18,6 +18,7 @@
 #include "agent/agent.h"
 #include "app/actuator_factory.h"
 #include "app/backends.h"
+#include "app/bounds.h"
 #include "app/observability.h"
 #include "app/signals.h"
 
@@ -37,11 +38,7 @@ std::string usage_error(const AgentArgs& a) {
   if (a.id.size() > 128 || a.id.find_first_not_of(kIdChars) != std::string::npos) {
     return "agent run: --id must be 1-128 characters from [A-Za-z0-9._-]";
   }
-  if (!(a.heartbeat_s > 0)) return "agent run: --heartbeat must be > 0 seconds";
-  if (a.poll_ms <= 0) return "agent run: --poll-ms must be > 0";
-  if (a.timeout_s <= 0) return "agent run: --timeout must be > 0 seconds";
-  if (!(a.grace_s >= 0)) return "agent run: --grace must be >= 0 seconds";
-  if (a.max_items < 0) return "agent run: --max-items must be >= 0";
+  // Numeric flags are range-checked while parsing (app/bounds.h).
   if (!a.prompt_handler.empty() && a.prompt_handler.front().empty()) {
     return "agent run: --prompt-handler: the program must not be empty";
   }
@@ -129,20 +126,25 @@ void add_agent_commands(CLI::App& app, AgentArgs& args) {
       "prompt handler, report; until SIGTERM/SIGINT, which finishes or releases the item");
   run->fallthrough();
   run->add_option("--id", args.id, "Agent id (default agent-<hostname>-<pid>)");
-  run->add_option("--heartbeat", args.heartbeat_s, "Seconds between heartbeats (default 5)");
+  run->add_option("--heartbeat", args.heartbeat_s, "Seconds between heartbeats (default 5)")
+      ->check(real_flag({0.001, kRealSecondsBounds.hi, "seconds"}));
   run->add_option("--poll-ms", args.poll_ms,
-                  "Milliseconds between claims while the queue is empty (default 200)");
+                  "Milliseconds between claims while the queue is empty (default 200)")
+      ->check(int_flag(kMillisBounds));
   run->add_option("--timeout", args.timeout_s,
-                  "Seconds an item without its own timeout may run (default 300)");
+                  "Seconds an item without its own timeout may run (default 300)")
+      ->check(int_flag(kPositiveSecondsBounds));
   run->add_option("--grace", args.grace_s,
                   "On SIGTERM/SIGINT: seconds the running item may still finish before it is "
-                  "killed and released (default 10)");
+                  "killed and released (default 10)")
+      ->check(real_flag(kRealSecondsBounds));
   run->add_option("--prompt-handler", args.prompt_handler,
                   "Command that gets a prompt item's text on stdin; repeat once per argument, "
                   "e.g. --prompt-handler llm --prompt-handler=-m (default: none, prompts fail)")
       ->allow_extra_args(false);
   run->add_option("--max-items", args.max_items,
-                  "Exit after claiming N items (default 0: no limit)");
+                  "Exit after claiming N items (default 0: no limit)")
+      ->check(int_flag(kCountBounds));
   run->add_flag("--exit-when-idle", args.exit_when_idle, "Exit once nothing is pending");
   CLI::App* stop = group->add_subcommand(
       "stop",

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "app/agent_commands.h"
+#include "app/bounds.h"
 #include "app/commands.h"
 #include "app/config_loader.h"
 #include "app/simulate_command.h"
@@ -47,13 +48,13 @@ CLI::App* add_command(CLI::App& parent, const std::string& name, const std::stri
 void add_execute_flags(CLI::App* c, ExecuteArgs& a) {
   c->add_option("--max", a.max, "Execute at most N decisions per cycle")
       ->default_val(3)
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_flag(kDecisionsBounds));
   c->add_option("--min-confidence", a.min_confidence,
                 "Skip decisions whose confidence is below C (default 0.6)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(real_flag(kConfidenceBounds));
   c->add_option("--force-confidence", a.force_confidence,
                 "Lower the confidence bar to C for this run only (emergency use)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(real_flag(kConfidenceBounds));
   c->add_flag("--dry-run", a.dry_run, "Decide and journal, but change nothing");
 }
 
@@ -83,9 +84,9 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
       ->check(CLI::IsMember({"table", "json"}));
   CLI::App* lp = add_command(*aut, "loop", "Run a cycle every interval until SIGINT/SIGTERM");
   lp->add_option("--interval", p.loop.interval_s, "Seconds between cycles (default 30)")
-      ->check(CLI::Range(0.0, 86400.0));
+      ->check(real_flag({0, 86400, "seconds"}));
   lp->add_option("--max-cycles", p.loop.max_cycles, "Stop after N cycles; 0 runs until a signal")
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_flag(kCountBounds));
   add_execute_flags(lp, p.loop.execute);
   lp->add_option("--metrics-addr", p.loop.metrics_addr,
                  "Serve /metrics, /healthz, /readyz, /status and the OTLP receiver /v1/traces on\n"
@@ -100,9 +101,10 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   lp->add_option("--lease-ttl", p.loop.lease_ttl_s,
                  "etcd leader lease in seconds: a leader that stops renewing it loses\n"
                  "leadership after this long (default 10)")
-      ->check(CLI::Range(1, 3600));
+      ->check(int_flag(kLeaseTtlBounds));
   CLI::App* hi = add_command(*aut, "history", "List journaled decisions, oldest first");
-  hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)");
+  hi->add_option("--limit", p.history.limit, "Show the last N records (default 50)")
+      ->check(int_flag({0, 1'000'000'000, ""}));
   hi->add_flag("--all", p.history.all, "Also show the intent written before each action");
   CLI::App* rb = add_command(*aut, "rollback", "Reverse an executed decision by its id");
   rb->add_option("id", p.rollback_id, "Decision id (see auto history)")->required();

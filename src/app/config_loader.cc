@@ -11,6 +11,8 @@
 #include <string_view>
 
 #include "app/backends.h"
+#include "app/bounds.h"
+#include "telemetry/prometheus.h"
 
 namespace dslmodel::app {
 namespace {
@@ -32,31 +34,142 @@ Status bad(const std::string& path, const toml::node& node, std::string_view key
           fmt::format("{}: invalid value for '{}': expected {}", where(path, node), key, expected)};
 }
 
-// One typed setting: reads node into the target or returns a message naming file:line and key.
+// A numeric setting: its key in the config file, its range, and where it goes. Every integer and
+// float setting is in one of these tables, so the file, the environment and the flags that name
+// a setting share its range (docs/configuration.md).
+struct IntSetting {
+  std::string_view key;
+  IntBounds bounds;
+  void (*set)(Config&, std::int64_t);  // the value is within bounds, so narrowing is exact
+};
+struct RealSetting {
+  std::string_view key;
+  RealBounds bounds;
+  void (*set)(Config&, double);
+};
+
+constexpr IntBounds kStepBounds{1, 100'000, ""};
+constexpr IntBounds kFileSizeBounds{1, std::int64_t{1} << 30, ""};  // bytes, at most 1 GiB
+constexpr RealBounds kWeightBounds{0, 1, ""};
+constexpr RealBounds kSaturationBounds{1e-9, 1e9, ""};
+
+// NOLINTBEGIN(bugprone-narrowing-conversions,cppcoreguidelines-narrowing-conversions)
+constexpr IntSetting kIntSettings[] = {
+    {"engine.max_decisions", kDecisionsBounds,
+     [](Config& c, std::int64_t v) { c.gate.max_decisions = static_cast<int>(v); }},
+    {"engine.max_concurrent_decisions",
+     {1, 1000, ""},
+     [](Config& c, std::int64_t v) { c.gate.max_concurrent_decisions = static_cast<int>(v); }},
+    {"engine.lease_ttl", kLeaseTtlBounds,
+     [](Config& c, std::int64_t v) { c.ha.lease_ttl = Seconds(v); }},
+    {"policy.min_agents", kAgentCountBounds,
+     [](Config& c, std::int64_t v) { c.policy.min_agents = static_cast<int>(v); }},
+    {"policy.max_agents", kMaxAgentsBounds,
+     [](Config& c, std::int64_t v) { c.policy.max_agents = static_cast<int>(v); }},
+    {"policy.critical_scale_step", kStepBounds,
+     [](Config& c, std::int64_t v) { c.policy.critical_scale_step = static_cast<int>(v); }},
+    {"policy.degraded_scale_step", kStepBounds,
+     [](Config& c, std::int64_t v) { c.policy.degraded_scale_step = static_cast<int>(v); }},
+    {"policy.repair_batch", kStepBounds,
+     [](Config& c, std::int64_t v) { c.policy.repair_batch = static_cast<int>(v); }},
+    {"policy.agent_timeout", kPositiveSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.agent_timeout = Seconds(v); }},
+    {"policy.scale_down_delay", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.scale_down_delay = Seconds(v); }},
+    {"policy.cooldown", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.cooldown = Seconds(v); }},
+    {"policy.max_work_age", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.max_work_age = Seconds(v); }},
+    {"policy.retention", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.retention = Seconds(v); }},
+    {"policy.default_max_attempts", kAttemptsBounds,
+     [](Config& c, std::int64_t v) { c.policy.default_max_attempts = v; }},
+    {"policy.archive_min_files",
+     {1, 1'000'000'000, ""},
+     [](Config& c, std::int64_t v) { c.policy.archive_min_files = static_cast<int>(v); }},
+    {"policy.target_drain", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.target_drain = Seconds(v); }},
+    {"policy.default_service_time_ms", kMillisBounds,
+     [](Config& c, std::int64_t v) { c.policy.default_service_time = Millis(v); }},
+    {"policy.arrival_window", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.arrival_window = Seconds(v); }},
+    {"policy.default_startup_lag", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.default_startup_lag = Seconds(v); }},
+    {"policy.scale_up_period", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.scale_up_period = Seconds(v); }},
+    {"policy.scale_down_window", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.policy.scale_down_window = Seconds(v); }},
+    {"store.max_file_size", kFileSizeBounds,
+     [](Config& c, std::int64_t v) { c.store.max_file_size = static_cast<std::size_t>(v); }},
+    {"store.stale_temp_age", kPositiveSecondsBounds,
+     [](Config& c, std::int64_t v) { c.store.stale_temp_age = Seconds(v); }},
+    {"actuator.timeout", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.actuator.timeout = Seconds(v); }},
+    {"actuator.agent_grace", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.actuator.agent_grace = Seconds(v); }},
+};
+// NOLINTEND(bugprone-narrowing-conversions,cppcoreguidelines-narrowing-conversions)
+
+constexpr RealSetting kRealSettings[] = {
+    {"engine.min_confidence", kConfidenceBounds,
+     [](Config& c, double v) { c.gate.min_confidence = v; }},
+    {"policy.scale_factor",
+     {0.01, 100, ""},
+     [](Config& c, double v) { c.policy.scale_factor = v; }},
+    {"policy.target_utilization",
+     {0.05, 1.0, ""},
+     [](Config& c, double v) { c.policy.target_utilization = v; }},
+    {"health.completion_weight", kWeightBounds,
+     [](Config& c, double v) { c.health.completion = v; }},
+    {"health.agents_weight", kWeightBounds, [](Config& c, double v) { c.health.agents = v; }},
+    {"health.queue_weight", kWeightBounds, [](Config& c, double v) { c.health.queue = v; }},
+    {"health.telemetry_weight", kWeightBounds, [](Config& c, double v) { c.health.telemetry = v; }},
+    {"health.agent_saturation", kSaturationBounds,
+     [](Config& c, double v) { c.health.agent_saturation = v; }},
+    {"health.queue_saturation", kSaturationBounds,
+     [](Config& c, double v) { c.health.queue_saturation = v; }},
+    {"health.telemetry_saturation", kSaturationBounds,
+     [](Config& c, double v) { c.health.telemetry_saturation = v; }},
+};
+
+template <typename Setting, std::size_t N>
+const Setting* find_setting(const Setting (&table)[N], std::string_view key) {
+  for (const Setting& s : table) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+// A value's text for messages: the number as written, or its TOML type.
+std::string shown(const toml::node& n) {
+  if (auto i = n.value_exact<std::int64_t>()) return std::to_string(*i);
+  if (auto d = n.value_exact<double>()) return fmt::format("{}", *d);
+  if (n.is_string()) return fmt::format("the string \"{}\"", *n.value_exact<std::string>());
+  if (n.is_boolean()) return "a boolean";
+  if (n.is_array()) return "an array";
+  if (n.is_table()) return "a table";
+  return "a date or time";
+}
+
+// Reads typed settings from the file; every failure names file:line and the key.
 struct Reader {
   const std::string& path;
 
-  Status number(const toml::node& n, std::string_view key, double& out, double lo, double hi) {
-    auto v = n.value<double>();
-    if (!v || *v < lo || *v > hi) {
-      return bad(path, n, key, fmt::format("a number from {} to {}", lo, hi));
-    }
-    out = *v;
-    return Status::Ok();
+  Status out_of_range(const toml::node& n, std::string_view key, const std::string& expected) {
+    return bad(path, n, key, fmt::format("{}, got {}", expected, shown(n)));
   }
-  template <typename Int>
-  Status integer(const toml::node& n, std::string_view key, Int& out, std::int64_t lo) {
+  Status integer(const toml::node& n, const IntSetting& s, Config& c) {
     auto v = n.value_exact<std::int64_t>();
-    if (!v || *v < lo) return bad(path, n, key, fmt::format("an integer >= {}", lo));
-    out = static_cast<Int>(*v);
+    if (!v || !contains(s.bounds, *v)) return out_of_range(n, s.key, describe(s.bounds));
+    s.set(c, *v);
     return Status::Ok();
   }
-  Status seconds(const toml::node& n, std::string_view key, Seconds& out) {
-    std::int64_t v = 0;
-    if (Status s = integer(n, key, v, 0); !s.ok()) {
-      return bad(path, n, key, "a whole number of seconds >= 0");
+  Status real(const toml::node& n, const RealSetting& s, Config& c) {
+    auto v = n.value<double>();  // an integer is a number too
+    if (!n.is_number() || !v || !contains(s.bounds, *v)) {
+      return out_of_range(n, s.key, describe(s.bounds));
     }
-    out = Seconds{v};
+    s.set(c, *v);
     return Status::Ok();
   }
   Status boolean(const toml::node& n, std::string_view key, bool& out) {
@@ -86,33 +199,15 @@ struct Reader {
 };
 
 Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c) {
+  if (const IntSetting* s = find_setting(kIntSettings, key)) return r.integer(n, *s, c);
+  if (const RealSetting* s = find_setting(kRealSettings, key)) return r.real(n, *s, c);
   PolicyConfig& p = c.policy;
-  HealthWeights& h = c.health;
   if (key == "coordination_dir") return r.string(n, key, c.coordination_dir);
   if (key == "log_level") return r.string(n, key, c.log_level);
-  if (key == "engine.min_confidence") return r.number(n, key, c.gate.min_confidence, 0, 1);
-  if (key == "engine.max_decisions") return r.integer(n, key, c.gate.max_decisions, 0);
-  if (key == "engine.max_concurrent_decisions") {
-    return r.integer(n, key, c.gate.max_concurrent_decisions, 1);
-  }
   if (key == "engine.dry_run") return r.boolean(n, key, c.gate.dry_run);
   if (key == "engine.leader_election") return r.boolean(n, key, c.leader_election);
-  if (key == "engine.lease_ttl") return r.seconds(n, key, c.ha.lease_ttl);
   if (key == "engine.id") return r.string(n, key, c.ha.id);
   if (key == "store.url") return r.string(n, key, c.store.url);
-  if (key == "policy.min_agents") return r.integer(n, key, p.min_agents, 0);
-  if (key == "policy.max_agents") return r.integer(n, key, p.max_agents, 1);
-  if (key == "policy.scale_factor") return r.number(n, key, p.scale_factor, 0.01, 100);
-  if (key == "policy.critical_scale_step") return r.integer(n, key, p.critical_scale_step, 1);
-  if (key == "policy.degraded_scale_step") return r.integer(n, key, p.degraded_scale_step, 1);
-  if (key == "policy.repair_batch") return r.integer(n, key, p.repair_batch, 1);
-  if (key == "policy.agent_timeout") return r.seconds(n, key, p.agent_timeout);
-  if (key == "policy.scale_down_delay") return r.seconds(n, key, p.scale_down_delay);
-  if (key == "policy.cooldown") return r.seconds(n, key, p.cooldown);
-  if (key == "policy.max_work_age") return r.seconds(n, key, p.max_work_age);
-  if (key == "policy.retention") return r.seconds(n, key, p.retention);
-  if (key == "policy.default_max_attempts") return r.integer(n, key, p.default_max_attempts, 1);
-  if (key == "policy.archive_min_files") return r.integer(n, key, p.archive_min_files, 1);
   if (key == "policy.sizing") {
     std::string sizing;
     if (Status s = r.string(n, key, sizing); !s.ok()) return s;
@@ -120,33 +215,8 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
     p.sizing = sizing == "steps" ? Sizing::kSteps : Sizing::kCapacity;
     return Status::Ok();
   }
-  if (key == "policy.target_drain") return r.seconds(n, key, p.target_drain);
-  if (key == "policy.target_utilization") {
-    return r.number(n, key, p.target_utilization, 0.05, 1.0);
-  }
-  if (key == "policy.default_service_time_ms") {
-    std::int64_t ms = p.default_service_time.count();
-    if (Status s = r.integer(n, key, ms, 1); !s.ok()) return s;
-    p.default_service_time = Millis(ms);
-    return Status::Ok();
-  }
-  if (key == "policy.arrival_window") return r.seconds(n, key, p.arrival_window);
   if (key == "policy.arrival_trend") return r.boolean(n, key, p.arrival_trend);
-  if (key == "policy.default_startup_lag") return r.seconds(n, key, p.default_startup_lag);
-  if (key == "policy.scale_up_period") return r.seconds(n, key, p.scale_up_period);
-  if (key == "policy.scale_down_window") return r.seconds(n, key, p.scale_down_window);
-  if (key == "health.completion_weight") return r.number(n, key, h.completion, 0, 1);
-  if (key == "health.agents_weight") return r.number(n, key, h.agents, 0, 1);
-  if (key == "health.queue_weight") return r.number(n, key, h.queue, 0, 1);
-  if (key == "health.telemetry_weight") return r.number(n, key, h.telemetry, 0, 1);
-  if (key == "health.agent_saturation") return r.number(n, key, h.agent_saturation, 1e-9, 1e9);
-  if (key == "health.queue_saturation") return r.number(n, key, h.queue_saturation, 1e-9, 1e9);
-  if (key == "health.telemetry_saturation") {
-    return r.number(n, key, h.telemetry_saturation, 1e-9, 1e9);
-  }
-  if (key == "store.max_file_size") return r.integer(n, key, c.store.max_file_size, 1);
   if (key == "actuator.scale_command") return r.argv(n, key, c.actuator.scale_command);
-  if (key == "actuator.timeout") return r.seconds(n, key, c.actuator.timeout);
   if (key == "actuator.kind") {
     std::string kind;
     if (Status s = r.string(n, key, kind); !s.ok()) return s;
@@ -158,14 +228,18 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
     return Status::Ok();
   }
   if (key == "actuator.agent_command") return r.argv(n, key, c.actuator.agent_command);
-  if (key == "actuator.agent_grace") return r.seconds(n, key, c.actuator.agent_grace);
   if (key == "actuator.replace_dead_agents") {
     return r.boolean(n, key, c.actuator.replace_dead_agents);
   }
   if (key.starts_with("labels.")) {
+    const std::string name(key.substr(7));
+    if (std::string why = telemetry::constant_label_error(name); !why.empty()) {
+      return {ErrorCode::kInvalidArgument,
+              fmt::format("{}: invalid label name '{}': {}", where(r.path, n), name, why)};
+    }
     std::string value;
     if (Status s = r.string(n, key, value); !s.ok()) return s;
-    c.labels[std::string(key.substr(7))] = value;
+    c.labels[name] = value;
     return Status::Ok();
   }
   return {ErrorCode::kInvalidArgument, fmt::format("{}: unknown key '{}'", where(r.path, n), key)};
@@ -197,7 +271,7 @@ EnvLookup process_env() {
 std::optional<bool> parse_bool(std::string_view text) {
   std::string t = lower(text);
   if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
-  if (t == "false" || t == "0" || t == "no" || t == "off" || t.empty()) return false;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
   return std::nullopt;
 }
 
@@ -224,45 +298,48 @@ Status env_error(std::string_view name, std::string_view value, std::string_view
           fmt::format("invalid {}='{}': expected {}", name, value, expected)};
 }
 
-std::optional<double> to_double(std::string_view s) {
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
+// The numeric variables, each the override of one file setting (and so of its range).
+struct EnvSetting {
+  std::string_view name;
+  std::string_view key;
+};
+constexpr EnvSetting kEnvSettings[] = {
+    {"DSLMODEL_AUTO_MIN_CONFIDENCE", "engine.min_confidence"},
+    {"DSLMODEL_AUTO_MAX_AGENTS", "policy.max_agents"},
+    {"DSLMODEL_AUTO_SCALE_FACTOR", "policy.scale_factor"},
+};
 
-std::optional<long long> to_int(std::string_view s) {
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+Status apply_env_setting(std::string_view name, std::string_view key, const std::string& value,
+                         Config& config) {
+  if (const IntSetting* s = find_setting(kIntSettings, key)) {
+    std::optional<std::int64_t> v = parse_int(value);
+    if (!v || !contains(s->bounds, *v)) return env_error(name, value, describe(s->bounds));
+    s->set(config, *v);
+    return Status::Ok();
+  }
+  const RealSetting* s = find_setting(kRealSettings, key);
+  std::optional<double> v = parse_real(value);
+  if (!v || !contains(s->bounds, *v)) return env_error(name, value, describe(s->bounds));
+  s->set(config, *v);
+  return Status::Ok();
 }
 
 }  // namespace
 
-Status apply_environment(const EnvLookup& env, Config& config) {
-  if (auto v = env("DSLMODEL_COORDINATION_DIR"); v && !v->empty()) config.coordination_dir = *v;
-  if (auto v = env("DSLMODEL_STORE"); v && !v->empty()) config.store.url = *v;
-  if (auto v = env("DSLMODEL_AUTO_MIN_CONFIDENCE")) {
-    auto d = to_double(*v);
-    if (!d || *d < 0 || *d > 1) {
-      return env_error("DSLMODEL_AUTO_MIN_CONFIDENCE", *v, "a number from 0 to 1");
+Status apply_environment(const EnvLookup& lookup, Config& config) {
+  // An empty variable is unset (docs/configuration.md): `DSLMODEL_AUTO_DRY_RUN=` must not turn
+  // a dry run from the config file into a live one.
+  const auto env = [&lookup](const std::string& name) -> std::optional<std::string> {
+    std::optional<std::string> v = lookup(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+  };
+  if (auto v = env("DSLMODEL_COORDINATION_DIR")) config.coordination_dir = *v;
+  if (auto v = env("DSLMODEL_STORE")) config.store.url = *v;
+  for (const EnvSetting& e : kEnvSettings) {
+    if (auto v = env(std::string(e.name))) {
+      if (Status s = apply_env_setting(e.name, e.key, *v, config); !s.ok()) return s;
     }
-    config.gate.min_confidence = *d;
-  }
-  if (auto v = env("DSLMODEL_AUTO_MAX_AGENTS")) {
-    auto i = to_int(*v);
-    if (!i || *i < 1 || *i > 100000) {
-      return env_error("DSLMODEL_AUTO_MAX_AGENTS", *v, "an integer >= 1");
-    }
-    config.policy.max_agents = static_cast<int>(*i);
-  }
-  if (auto v = env("DSLMODEL_AUTO_SCALE_FACTOR")) {
-    auto d = to_double(*v);
-    if (!d || *d <= 0 || *d > 100) {
-      return env_error("DSLMODEL_AUTO_SCALE_FACTOR", *v, "a number above 0 and at most 100");
-    }
-    config.policy.scale_factor = *d;
   }
   for (const char* name : {"DSLMODEL_AUTO_DRY_RUN", "DSLMODEL_AUTO_LEADER_ELECTION"}) {
     if (auto v = env(name)) {
@@ -273,7 +350,7 @@ Status apply_environment(const EnvLookup& env, Config& config) {
     }
   }
   for (const char* name : {"LOGURU_LEVEL", "DSLMODEL_LOG_LEVEL"}) {
-    if (auto v = env(name); v && !v->empty()) {
+    if (auto v = env(name)) {
       std::string l = lower(*v);
       if (l == "success") l = "info";
       if (l == "warning") l = "warn";

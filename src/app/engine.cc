@@ -66,6 +66,10 @@ std::vector<RepairAction> actions_of(const Decision& d) {
 std::string describe_outcome(const RepairOutcome& o) {
   std::string s = fmt::format("applied {} change{}", o.applied, o.applied == 1 ? "" : "s");
   if (o.skipped > 0) s += fmt::format(", skipped {} (state changed)", o.skipped);
+  if (o.removed_temp_files > 0) {
+    s += fmt::format(", removed {} stale temp file{}", o.removed_temp_files,
+                     o.removed_temp_files == 1 ? "" : "s");
+  }
   return s;
 }
 

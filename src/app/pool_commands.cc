@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "actuate/process_supervisor.h"
+#include "app/bounds.h"
 #include "app/config_loader.h"
 #include "app/signals.h"
 #include "etcd/client.h"
@@ -116,12 +117,6 @@ Result<PoolSetup> resolve(const Context& ctx, const PoolArgs& args) {
   if (s.id.empty() || s.id.size() > kMaxIdLength ||
       !std::all_of(s.id.begin(), s.id.end(), is_id_char)) {
     return bad("agent pool: --id must be 1-64 characters from [A-Za-z0-9._-]");
-  }
-  if (!(args.interval_s > 0) || args.interval_s > 86400) {
-    return bad("agent pool: --interval must be > 0 and at most 86400 seconds");
-  }
-  if (args.max_agents && *args.max_agents < 0) {
-    return bad("agent pool: --max-agents must be >= 0");
   }
   if (args.max_agents) s.max_agents = *args.max_agents;
   s.host = hostname();
@@ -414,10 +409,12 @@ void add_pool_command(CLI::App& agent_group, PoolArgs& args) {
                    "$XDG_STATE_HOME/dslmodel/pool-<id>, else ~/.local/state/dslmodel/pool-<id>)");
   pool->add_option("--interval", args.interval_s,
                    "Seconds between checks of the desired count and the other pools (default 1; "
-                   "a change in etcd is seen at once)");
+                   "a change in etcd is seen at once)")
+      ->check(real_flag({0.001, 86400, "seconds"}));
   pool->add_option("--max-agents", args.max_agents,
                    "Never run more than N agents on this host, whatever its share (default: no "
-                   "limit)");
+                   "limit)")
+      ->check(int_flag(kAgentCountBounds));
 }
 
 }  // namespace dslmodel::app

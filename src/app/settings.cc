@@ -116,9 +116,7 @@ void put_setting(nlohmann::json& doc, const RemediationSetting& setting) {
 Status save_remediation(const std::filesystem::path& coordination_dir,
                         const RemediationSetting& setting) {
   const std::filesystem::path file = settings_path(coordination_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  if (ec) return {ErrorCode::kIo, file.parent_path().string() + ": " + ec.message()};
+  if (Status s = platform::ensure_state_directory(file.parent_path()); !s.ok()) return s;
   nlohmann::json j = existing_object(file);
   put_setting(j, setting);
   return platform::atomic_write_file(file, j.dump(2) + "\n");

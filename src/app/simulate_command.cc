@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/bounds.h"
 #include "app/config_loader.h"
 #include "app/output.h"
 #include "sim/from_dir.h"
@@ -101,15 +102,16 @@ void add_simulate_command(CLI::App& auto_group, SimulateArgs& a) {
                 "default (the configuration in force), seed (the seed's step rules), hpa, or a\n"
                 "TOML config file; repeatable (default: default, seed and hpa)");
   c->add_option("--interval", a.interval_s, "Seconds between engine cycles (default 15)")
-      ->check(CLI::Range(0.001, 86400.0));
+      ->check(real_flag({0.001, 86400, "seconds"}));
   c->add_option("--startup-lag", a.startup_lag_s,
                 "Seconds from a scale-up to a model agent's first heartbeat (default 1; with\n"
                 "--from-dir the lag measured in its journal)")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(real_flag({0, 3600, "seconds"}));
   c->add_option("--initial-agents", a.initial_agents,
                 "Agents running at the start (default min_agents; 0 with --from-dir)")
-      ->check(CLI::Range(0, 100000));
-  c->add_option("--seed", a.seed, "Seed of the built-in traces (default 1)");
+      ->check(int_flag(kAgentCountBounds));
+  c->add_option("--seed", a.seed, "Seed of the built-in traces (default 1)")
+      ->check(int_flag(kCountBounds));
   c->add_option("--plot", a.plot, "Write agents, queue and health over time to this SVG file");
   c->add_option("--format", a.format, "table or json")->check(CLI::IsMember({"table", "json"}));
 }

@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <limits>
 #include <ostream>
 
 #include "app/backends.h"
+#include "app/bounds.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel::app {
@@ -22,17 +24,6 @@ CLI::App* add_command(CLI::App& parent, const std::string& name, const std::stri
 
 std::string now_envelope(const std::string& command, nlohmann::json data) {
   return envelope(command, true, std::move(data), {}, {}, std::chrono::system_clock::now()).dump(2);
-}
-
-// Accepts a whole number > 0; CLI11's own range check prints the whole double range.
-CLI::Validator positive_whole(const std::string& what) {
-  return CLI::Validator(
-      [what](const std::string& v) -> std::string {
-        bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-        if (digits && v.find_first_not_of('0') != std::string::npos && v.size() <= 12) return {};
-        return "must be a whole number of " + what + " > 0, not '" + v + "'";
-      },
-      "INT>0");
 }
 
 int exit_code_for(const Status& s) {
@@ -184,12 +175,14 @@ void add_work_commands(CLI::App& app, WorkArgs& args) {
   add->add_option("command", args.command,
                   "Program and arguments, after --; each is passed literally (no shell)");
   add->add_option("--prompt", args.prompt, "Text for the agent's prompt handler (on its stdin)");
-  add->add_option("--priority", args.priority, "Higher runs first (default 0)");
+  add->add_option("--priority", args.priority, "Higher runs first (default 0)")
+      ->check(int_flag({std::numeric_limits<std::int64_t>::min(),
+                        std::numeric_limits<std::int64_t>::max(), ""}));
   add->add_option("--max-attempts", args.max_attempts, "Attempts before giving up (default 3)")
-      ->check(positive_whole("attempts"));
+      ->check(int_flag(kAttemptsBounds));
   add->add_option("--timeout", args.timeout_s,
                   "Seconds per attempt, a whole number > 0 (default: the agent's)")
-      ->check(positive_whole("seconds"));
+      ->check(int_flag(kPositiveSecondsBounds));
   add->add_option("--id", args.id, "Item id, [A-Za-z0-9._-]{1,128} (default: generated)");
   CLI::App* list = add_command(*work, "list", "List queued items, highest priority first");
   list->add_option("--status", args.status, "Only items with this status (pending, claimed...)");

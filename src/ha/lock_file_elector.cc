@@ -160,15 +160,17 @@ void LockFileElector::try_acquire() {
     holder_ = std::move(holder);
     detail_ = std::move(detail);
   };
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) {
-    set_follower("", fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
+  if (Status s = platform::ensure_state_directory(dir_); !s.ok()) {
+    // A symlinked directory is refused as such; anything else could not be created.
+    set_follower(
+        "", s.code() == ErrorCode::kInvalidArgument ? s.message() : "cannot create " + s.message());
     return;
   }
-  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
-    set_follower("", fmt::format("cannot open {}: {}", lock_path_.string(), std::strerror(errno)));
+    set_follower("", errno == ELOOP ? platform::symlink_refused(lock_path_).message()
+                                    : fmt::format("cannot open {}: {}", lock_path_.string(),
+                                                  std::strerror(errno)));
     return;
   }
   if (int err = flock_retry(fd, LOCK_EX | LOCK_NB); err != 0) {

@@ -2,12 +2,14 @@
 // and every rename is followed by an fsync of the directories involved.
 #include "platform/files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -73,8 +75,7 @@ int write_all(int fd, std::string_view data) {
 
 // Creates a hidden temp file next to `path` holding `data`, fsynced. Returns its path.
 Result<fs::path> write_temp(const fs::path& path, std::string_view data) {
-  fs::path tmp = parent_or_dot(path) / fmt::format(".{}.tmp.{}.{:016x}", path.filename().string(),
-                                                   ::getpid(), random_u64());
+  fs::path tmp = parent_or_dot(path) / temp_file_name(path.filename().string());
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.valid()) return io_error(tmp, errno);
   int err = write_all(fd.get(), data);
@@ -112,6 +113,92 @@ Status fsync_directory(const fs::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return io_error(dir, errno);
   if (::fsync(fd.get()) != 0 && errno != EINVAL) return io_error(dir, errno);
+  return Status::Ok();
+}
+
+std::string temp_file_name(std::string_view target) {
+  return fmt::format(".{}.tmp.{}.{:016x}", target, ::getpid(), random_u64());
+}
+
+bool is_temp_file_name(std::string_view name) {
+  constexpr std::string_view kMarker = ".tmp.";
+  constexpr std::size_t kHexDigits = 16;
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto is_hex = [&](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); };
+  if (name.size() < 2 + kMarker.size() + 2 + kHexDigits || name.front() != '.') return false;
+  const std::string_view hex = name.substr(name.size() - kHexDigits);
+  if (!std::all_of(hex.begin(), hex.end(), is_hex)) return false;
+  std::string_view rest = name.substr(0, name.size() - kHexDigits);  // ".<target>.tmp.<pid>."
+  if (rest.back() != '.') return false;
+  rest.remove_suffix(1);
+  const std::size_t pid_start = rest.find_last_not_of("0123456789") + 1;
+  if (pid_start == rest.size() || pid_start < kMarker.size() + 2) return false;
+  return rest.substr(pid_start - kMarker.size(), kMarker.size()) == kMarker;
+}
+
+Result<std::vector<std::string>> remove_stale_temp_files(const fs::path& dir,
+                                                         std::chrono::system_clock::time_point now,
+                                                         std::chrono::seconds min_age) {
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return io_error(dir, errno);
+  DIR* d = ::fdopendir(dir_fd);
+  if (d == nullptr) {
+    const int err = errno;
+    ::close(dir_fd);
+    return io_error(dir, err);
+  }
+  std::vector<std::string> removed;
+  while (const dirent* e = ::readdir(d)) {
+    if (!is_temp_file_name(e->d_name)) continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    const auto modified = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    if (now - modified <= min_age) continue;  // may still be being written
+    if (::unlinkat(dir_fd, e->d_name, 0) == 0) removed.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  if (!removed.empty()) (void)fsync_directory(dir);
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
+Status symlink_refused(const fs::path& path) {
+  return {ErrorCode::kInvalidArgument,
+          fmt::format("{}: is a symlink; refusing to follow it", path.string())};
+}
+
+namespace {
+
+// mkdir -p that fsyncs each parent that gained an entry, so a created directory survives a crash.
+Status make_directories(const fs::path& dir) {
+  if (dir.empty()) return Status::Ok();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? Status::Ok() : io_error(dir, ENOTDIR);
+  }
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    if (Status s = make_directories(dir.parent_path()); !s.ok()) return s;
+  }
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return io_error(dir, errno);
+  return fsync_directory(parent_or_dot(dir));
+}
+
+}  // namespace
+
+Status ensure_state_directory(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return io_error(dir, errno);
+    if (Status s = make_directories(dir); !s.ok()) return s;
+    if (::lstat(dir.c_str(), &st) != 0) return io_error(dir, errno);
+  }
+  if (S_ISLNK(st.st_mode)) return symlink_refused(dir);
+  if (!S_ISDIR(st.st_mode)) return io_error(dir, ENOTDIR);
   return Status::Ok();
 }
 

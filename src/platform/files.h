@@ -3,14 +3,33 @@
 // Every descriptor opened here is close-on-exec. No function throws.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dslmodel/status.h"
 
 namespace dslmodel::platform {
+
+// The temp file every atomic write of `target` (a file name) goes through first, in the target's
+// directory: ".<target>.tmp.<pid>.<16 hex digits>". Hidden, so no reader takes it for a record.
+std::string temp_file_name(std::string_view target);
+
+// Whether `name` has the shape temp_file_name() gives.
+bool is_temp_file_name(std::string_view name);
+
+// Removes from the top level of `dir` the temp files (is_temp_file_name) last modified more than
+// `min_age` before `now`: a writer killed (kill -9, power loss) between creating one and renaming
+// it into place leaves it behind, and no live writer keeps one longer than it takes to write and
+// fsync one record. Removes nothing else and follows no symlink. Returns the names removed;
+// an entry that cannot be examined or removed is left alone. Fails (kNotFound, kIo) only when
+// `dir` cannot be listed.
+Result<std::vector<std::string>> remove_stale_temp_files(const std::filesystem::path& dir,
+                                                         std::chrono::system_clock::time_point now,
+                                                         std::chrono::seconds min_age);
 
 // Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
 // the directory. Readers see the old content or the new, never a torn file.
@@ -44,5 +63,16 @@ Status durable_rename_noreplace(const std::filesystem::path& from, const std::fi
 
 // fsyncs the directory `dir` so that entries created, renamed or removed in it are durable.
 Status fsync_directory(const std::filesystem::path& dir);
+
+// Makes sure `dir` is a real directory the engine may write its private state in (the `.dsl/`
+// of a coordination directory, or a directory under it): creates it and its missing parents
+// (fsyncing each parent that gained an entry) and refuses to follow a symlink at `dir` itself,
+// so that nothing written there ends up outside (docs/metrics.md, "Engine state"). The parents
+// are the operator's choice and may be symlinks. Fails with kInvalidArgument
+// "<dir>: is a symlink; refusing to follow it", kIo "<dir>: not a directory" or another OS error.
+Status ensure_state_directory(const std::filesystem::path& dir);
+
+// The message for a path that open(2) with O_NOFOLLOW refused with ELOOP.
+Status symlink_refused(const std::filesystem::path& path);
 
 }  // namespace dslmodel::platform

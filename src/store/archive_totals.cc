@@ -73,8 +73,7 @@ Status store_cache(const fs::path& dir, const BatchMap& batches) {
     add(totals, t);
   }
   doc["totals"] = counts_json(totals);
-  std::error_code ec;
-  fs::create_directories(dir / kStateDir, ec);
+  if (Status s = platform::ensure_state_directory(dir / kStateDir); !s.ok()) return s;
   return platform::atomic_write_file(cache_path(dir), doc.dump());
 }
 
@@ -102,7 +101,7 @@ std::vector<std::string> list_batches(const fs::path& dir) {
 }  // namespace
 
 ArchiveLock ArchiveLock::shared(const fs::path& dir) {
-  int fd = ::open(lock_path(dir).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(lock_path(dir).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return ArchiveLock(-1);
   while (::flock(fd, LOCK_SH) != 0) {
     if (errno != EINTR) {
@@ -114,10 +113,10 @@ ArchiveLock ArchiveLock::shared(const fs::path& dir) {
 }
 
 Result<ArchiveLock> ArchiveLock::exclusive(const fs::path& dir, bool try_only) {
-  std::error_code ec;
-  fs::create_directories(dir / kStateDir, ec);
+  if (Status s = platform::ensure_state_directory(dir / kStateDir); !s.ok()) return s;
   fs::path path = lock_path(dir);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == ELOOP) return platform::symlink_refused(path);
   if (fd < 0) return Status(ErrorCode::kIo, path.string() + ": " + std::strerror(errno));
   int how = LOCK_EX | (try_only ? LOCK_NB : 0);
   while (::flock(fd, how) != 0) {

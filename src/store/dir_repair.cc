@@ -238,6 +238,23 @@ Step apply_item_action(const RepairContext& ctx, ItemLocks& locks, const RepairA
   return skip(a, "not an item repair");
 }
 
+// Temp files that interrupted writes left (platform/files.h): removed once older than
+// stale_temp_age, and listed in the outcome.
+void sweep_stale_temp_files(const RepairContext& ctx, RepairOutcome& out) {
+  auto removed =
+      platform::remove_stale_temp_files(ctx.dir, ctx.clock.now(), ctx.cfg.stale_temp_age);
+  if (!removed.ok()) {
+    out.notes.push_back("stale temp files not removed: " + removed.status().message());
+    return;
+  }
+  for (const std::string& name : *removed) {
+    out.notes.push_back(
+        fmt::format("removed stale temp file {} (an interrupted write, older than {}s)", name,
+                    ctx.cfg.stale_temp_age.count()));
+  }
+  out.removed_temp_files = static_cast<int>(removed->size());
+}
+
 }  // namespace
 
 Result<std::string> move_to_archive_subdir(const RepairContext& ctx, const std::string& file,
@@ -286,6 +303,7 @@ Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
     if (!step.note.empty()) out.notes.push_back(std::move(step.note));
   }
   if (std::string note = batch.finish(); !note.empty()) out.notes.push_back(std::move(note));
+  sweep_stale_temp_files(ctx, out);
   return out;
 }
 

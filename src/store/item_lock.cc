@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "platform/files.h"
+
 namespace dslmodel::store::detail {
 namespace {
 
@@ -83,12 +85,12 @@ Result<int> ItemLocks::fd_for(int stripe) {
   if (slot >= 0) return slot;
   const fs::path locks = dir_ / ".dsl" / "locks";
   const fs::path path = locks / fmt::format("{:02}.lock", stripe);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0 && errno == ENOENT) {
-    std::error_code ec;
-    fs::create_directories(locks, ec);
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  // .dsl/ and .dsl/locks/ themselves are never followed either (platform/files.h).
+  for (const fs::path& d : {locks.parent_path(), locks}) {
+    if (Status s = platform::ensure_state_directory(d); !s.ok()) return s;
   }
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == ELOOP) return platform::symlink_refused(path);
   if (fd < 0) {
     const int err = errno;
     return lock_error(path, err);

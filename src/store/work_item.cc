@@ -397,8 +397,7 @@ std::optional<std::string> finalize_blocker(const ojson& completed, std::string_
 }
 
 Status write_replace(const fs::path& path, std::string_view data, Sync sync) {
-  fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}.{:016x}", path.filename().string(),
-                                                  ::getpid(), random_u64());
+  fs::path tmp = path.parent_path() / platform::temp_file_name(path.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     const int err = errno;

@@ -17,6 +17,22 @@ std::string format_value(double v) {
   return {buf.data(), end};
 }
 
+std::string constant_label_error(std::string_view name) {
+  const auto letter = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const bool grammar =
+      !name.empty() && letter(name.front()) &&
+      std::all_of(name.begin(), name.end(), [&](char c) { return letter(c) || digit(c); });
+  if (!grammar) return "a label name must match [a-zA-Z_][a-zA-Z0-9_]*";
+  if (name.starts_with("__")) return "label names starting with __ are reserved by Prometheus";
+  for (std::string_view own : {"type", "reason", "le"}) {
+    if (name == own) return "the metrics set the label \"" + std::string(own) + "\" themselves";
+  }
+  return {};
+}
+
 std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());

@@ -145,7 +145,13 @@ struct CycleSample {
   std::int64_t spans_dropped_total = 0;
 };
 
-// dslmodel's standard metric set (DESIGN §8), all names starting "autonomous_".
+// Why `name` cannot be a constant label of EngineMetrics; empty when it can. A name must match
+// the exposition grammar [a-zA-Z_][a-zA-Z0-9_]* (anything else breaks every scrape), must not
+// start with "__" (reserved by Prometheus) and must not be a label the metrics set themselves
+// (type, reason, le): a sample cannot carry one label twice.
+std::string constant_label_error(std::string_view name);
+
+// dslmodel's standard metric set, all names starting "autonomous_" (docs/metrics.md).
 class EngineMetrics {
  public:
   explicit EngineMetrics(Labels constant_labels = {});

@@ -115,6 +115,64 @@ TEST(CliExecute, DryRunChangesNothingAndSaysWhy) {
   EXPECT_EQ(slurp(d / "work_0.json"), before);
 }
 
+// `DSLMODEL_AUTO_DRY_RUN=` (empty) is unset: the file's dry_run = true stands, nothing is repaired.
+TEST(CliExecute, EmptyDryRunVariableKeepsTheConfiguredDryRun) {
+  TempDir d;
+  write_orphan_scenario(d);
+  write_file(d / "dsl.toml", "[engine]\ndry_run = true\n");
+  const std::string before = slurp(d / "work_0.json");
+  DslRun r = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "execute", "--format", "json",
+                      "-c", d.path().string()},
+                     {"DSLMODEL_AUTO_DRY_RUN="});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = r.json();
+  EXPECT_TRUE(j["executed"].empty()) << r.out;
+  bool repair_skipped = false;
+  for (const auto& s : j["skipped"]) {
+    if (s["type"] == "coordination_improve") {
+      EXPECT_EQ(s["reason"], "dry_run") << s;
+      repair_skipped = true;
+    }
+  }
+  EXPECT_TRUE(repair_skipped) << r.out;
+  EXPECT_EQ(slurp(d / "work_0.json"), before);
+}
+
+// The temp file of a write killed before its rename is removed by the next repair, which says so.
+TEST(CliExecute, StaleTempFileIsRemovedByTheRepairAndReported) {
+  TempDir d;
+  write_orphan_scenario(d);
+  const std::filesystem::path tmp = d / ".work_0.json.tmp.4242.0123456789abcdef";
+  write_file(tmp, R"({"status":"pend)");
+  std::filesystem::last_write_time(tmp, std::filesystem::file_time_type::clock::now() - 10min);
+  DslRun r = run_dsl({"auto", "execute", "--format", "json", "-c", d.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool reported = false;
+  const nlohmann::json j = r.json();
+  for (const auto& e : j["executed"]) {
+    if (e["type"] == "coordination_improve") {
+      EXPECT_NE(e["result"].get<std::string>().find("removed 1 stale temp file"), std::string::npos)
+          << e;
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(tmp));
+}
+
+// A symlinked .dsl/ is refused, naming it: no journal is written where it points.
+TEST(CliExecute, SymlinkedStateDirectoryIsRefused) {
+  TempDir d;
+  TempDir elsewhere;
+  write_orphan_scenario(d);
+  std::filesystem::create_directory_symlink(elsewhere.path(), d / ".dsl");
+  DslRun r = run_dsl({"auto", "execute", "--format", "json", "-c", d.path().string()});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE((r.out + r.err).find((d / ".dsl").string() + ": is a symlink"), std::string::npos)
+      << r.out << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(elsewhere.path()));
+}
+
 TEST(CliExecute, ConfidenceGateAndForceConfidence) {
   TempDir d;
   write_orphan_scenario(d);

@@ -149,6 +149,63 @@ TEST(CliConfig, PrecedenceFlagsOverEnvironmentOverFile) {
   EXPECT_EQ(e.json()["decisions"][0]["parameters"]["target_agents"], 4);
 }
 
+// A flag out of range is refused while parsing, naming the flag, the value and the range: an
+// agent's --timeout 9999999999 would overflow its clock into an instant timeout.
+TEST(CliConfig, FlagsOutOfRangeExitTwoNamingFlagValueAndRange) {
+  TempDir d;
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+    std::string expect;
+  };
+  const std::string dir = d.path().string();
+  for (const auto& tc : std::vector<Case>{
+           {{"agent", "run", "-c", dir, "--timeout", "9999999999"},
+            "--timeout",
+            "expected a whole number of seconds from 1 to 315360000, got '9999999999'"},
+           {{"agent", "run", "-c", dir, "--poll-ms", "99999999999999999999"}, "--poll-ms", "got"},
+           {{"agent", "run", "-c", dir, "--heartbeat", "inf"}, "--heartbeat", "got 'inf'"},
+           {{"agent", "run", "-c", dir, "--grace", "nan"}, "--grace", "got 'nan'"},
+           {{"work", "add", "-c", dir, "--timeout", "9999999999", "--", "true"},
+            "--timeout",
+            "315360000"},
+           {{"work", "add", "-c", dir, "--max-attempts", "4294967297", "--", "true"},
+            "--max-attempts",
+            "from 1 to 1000000"},
+           {{"auto", "execute", "-c", dir, "--max", "4294967297"}, "--max", "from 0 to 1000"},
+           {{"auto", "execute", "-c", dir, "--min-confidence", "nan"},
+            "--min-confidence",
+            "got 'nan'"},
+           {{"auto", "loop", "-c", dir, "--interval", "nan"}, "--interval", "got 'nan'"},
+           {{"auto", "loop", "-c", dir, "--lease-ttl", "4294967297"}, "--lease-ttl", "3600"},
+           {{"auto", "history", "-c", dir, "--limit", "-1"}, "--limit", "got '-1'"}}) {
+    DslRun r = run_dsl(tc.args);
+    EXPECT_EQ(r.exit_code, 2) << tc.flag << ": " << r.err;
+    EXPECT_NE(r.err.find(tc.flag), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(tc.expect), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(d.path())) << "nothing was queued";
+}
+
+TEST(CliConfig, OutOfRangeSettingExitsTwoNamingFileLineValueAndRange) {
+  TempDir d;
+  write_file(d / "dsl.toml", "[policy]\nmax_agents = 4294967297\n");
+  DslRun r = run_dsl({"--config", (d / "dsl.toml").string(), "auto", "status", "-c", kFixture});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("dsl.toml:2: invalid value for 'policy.max_agents': expected an integer "
+                       "from 1 to 100000, got 4294967297"),
+            std::string::npos)
+      << r.err;
+  write_file(d / "nan.toml", "[engine]\nmin_confidence = nan\n");
+  DslRun n = run_dsl({"--config", (d / "nan.toml").string(), "auto", "status", "-c", kFixture});
+  EXPECT_EQ(n.exit_code, 2);
+  EXPECT_NE(n.err.find("nan.toml:2"), std::string::npos) << n.err;
+  write_file(d / "label.toml", "[labels]\n\"a\\\"b\" = \"x\"\n");
+  DslRun l = run_dsl({"--config", (d / "label.toml").string(), "auto", "status", "-c", kFixture});
+  EXPECT_EQ(l.exit_code, 2);
+  EXPECT_NE(l.err.find("label.toml:2: invalid label name 'a\"b'"), std::string::npos) << l.err;
+}
+
 TEST(CliUsage, UnknownFlagAndMissingCommandExitTwo) {
   EXPECT_EQ(run_dsl({"auto", "status", "--bogus"}).exit_code, 2);
   EXPECT_EQ(run_dsl({"auto"}).exit_code, 2);

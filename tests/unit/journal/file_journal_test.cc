@@ -2,13 +2,18 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -164,7 +169,7 @@ TEST_F(FileJournalTest, RecordsSurviveReopenAndSeqContinues) {
   EXPECT_EQ(*seq, 3);
 }
 
-TEST_F(FileJournalTest, TornLastLineIsSkippedAndTheNextAppendSealsIt) {
+TEST_F(FileJournalTest, TornLastLineIsSkippedAndTheNextAppendRemovesIt) {
   FileJournal j(file_);
   ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
   ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "b")).ok());
@@ -181,8 +186,133 @@ TEST_F(FileJournalTest, TornLastLineIsSkippedAndTheNextAppendSealsIt) {
   ASSERT_TRUE(all.ok());
   expect_contiguous(*all, 3);
   EXPECT_EQ((*all)[2].decision.id, "c");
-  EXPECT_EQ(j.corrupt_lines(), 1);
+  EXPECT_EQ(j.corrupt_lines(), 0);
   EXPECT_EQ(raw().back(), '\n');
+  EXPECT_EQ(raw().find("15:0{"), std::string::npos) << "no record glued to the torn bytes";
+}
+
+// Captures what the default spdlog logger writes while it lives.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)),
+        previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::vector<std::string> lines() const { return sink_->last_formatted(); }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// As a kill -9 mid-append leaves it: the file cut at every offset inside its last record. The
+// reader keeps the records before it and warns once naming the file and the offset; the next
+// append removes the torn bytes, so the journal is whole again and the new record has a line of
+// its own.
+TEST_F(FileJournalTest, TruncatedLastLineIsWarnedOnceAndRepairedOnTheNextAppend) {
+  {
+    FileJournal j(file_);
+    for (const char* id : {"a", "b", "c"})
+      ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, id)).ok());
+  }
+  const std::string whole = raw();
+  const std::size_t last_start = whole.rfind('\n', whole.size() - 2) + 1;
+  std::vector<std::size_t> cuts;
+  for (std::size_t at = last_start + 1; at < whole.size() - 1; at += 7) cuts.push_back(at);
+  cuts.push_back(whole.size() - 2);  // only the closing brace and the newline lost
+  for (std::size_t cut : cuts) {
+    SCOPED_TRACE("cut at byte " + std::to_string(cut));
+    std::ofstream(file_, std::ios::binary | std::ios::trunc) << whole.substr(0, cut);
+    FileJournal j(file_);
+    LogCapture log;
+    for (int read = 0; read < 3; ++read) {
+      auto torn = j.read_all();
+      ASSERT_TRUE(torn.ok()) << torn.status().message();
+      expect_contiguous(*torn, 2);
+      EXPECT_EQ(j.corrupt_lines(), 1);
+    }
+    const std::vector<std::string> warned = log.lines();
+    ASSERT_EQ(warned.size(), 1u) << "warned once, not once per read";
+    EXPECT_NE(warned[0].find(file_.string()), std::string::npos) << warned[0];
+    EXPECT_NE(warned[0].find("at byte " + std::to_string(last_start)), std::string::npos)
+        << warned[0];
+
+    auto seq = j.append(make_entry(Outcome::kExecuted, "d"));
+    ASSERT_TRUE(seq.ok()) << seq.status().message();
+    EXPECT_EQ(*seq, 3);
+    auto all = j.read_all();
+    ASSERT_TRUE(all.ok());
+    expect_contiguous(*all, 3);
+    EXPECT_EQ((*all)[2].decision.id, "d");
+    EXPECT_EQ(j.corrupt_lines(), 0);
+    const std::string after = raw();
+    EXPECT_EQ(after.substr(0, last_start), whole.substr(0, last_start)) << "the rest is kept";
+    EXPECT_EQ(std::count(after.begin(), after.end(), '\n'), 3);
+  }
+}
+
+// A last record that lost only its '\n' is whole: it is kept and sealed, never cut off.
+TEST_F(FileJournalTest, LastRecordMissingOnlyItsNewlineIsKept) {
+  {
+    FileJournal j(file_);
+    for (const char* id : {"a", "b"})
+      ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, id)).ok());
+  }
+  const std::string whole = raw();
+  std::ofstream(file_, std::ios::binary | std::ios::trunc) << whole.substr(0, whole.size() - 1);
+  FileJournal j(file_);
+  auto before = j.read_all();
+  ASSERT_TRUE(before.ok());
+  expect_contiguous(*before, 2);
+  auto seq = j.append(make_entry(Outcome::kExecuted, "c"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 3);
+  auto all = j.read_all();
+  ASSERT_TRUE(all.ok());
+  expect_contiguous(*all, 3);
+  EXPECT_EQ(j.corrupt_lines(), 0);
+}
+
+// A journal, or the directory it lives in, linked to elsewhere is refused: nothing is appended
+// outside the directory.
+TEST_F(FileJournalTest, SymlinkedJournalOrDirectoryIsRefused) {
+  const fs::path outside = dir_ / "outside";
+  fs::create_directories(outside);
+  fs::create_directories(file_.parent_path());
+  std::ofstream(outside / "victim.jsonl") << "precious\n";
+  fs::create_symlink(outside / "victim.jsonl", file_);
+  {
+    FileJournal j(file_);
+    auto seq = j.append(make_entry(Outcome::kExecuted, "a"));
+    ASSERT_FALSE(seq.ok());
+    EXPECT_EQ(seq.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(seq.status().message().find(file_.string() + ": is a symlink"), std::string::npos)
+        << seq.status().message();
+    auto read = j.read_all();
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), ErrorCode::kInvalidArgument);
+  }
+  std::ifstream in(outside / "victim.jsonl");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "precious\n");
+
+  // .dsl itself a symlink to a directory elsewhere.
+  fs::remove(file_);
+  fs::remove(file_.parent_path());
+  fs::create_directory_symlink(outside, file_.parent_path());
+  FileJournal j(file_);
+  auto seq = j.append(make_entry(Outcome::kExecuted, "a"));
+  ASSERT_FALSE(seq.ok());
+  EXPECT_EQ(seq.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(seq.status().message().find(file_.parent_path().string() + ": is a symlink"),
+            std::string::npos)
+      << seq.status().message();
+  EXPECT_FALSE(fs::exists(outside / "journal.jsonl"));
+  EXPECT_FALSE(j.read_all().ok());
 }
 
 TEST_F(FileJournalTest, CorruptLinesAnywhereAreSkippedAndCounted) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -133,6 +134,82 @@ TEST_F(FilesTest, DurableRenames) {
   EXPECT_EQ(slurp(dir_ / "b"), "A");
   EXPECT_EQ(durable_rename(dir_ / "gone", dir_ / "c").code(), ErrorCode::kNotFound);
   EXPECT_TRUE(fsync_directory(dir_).ok());
+}
+
+// Sets a file's modification time (without following a symlink).
+void set_mtime(const fs::path& p, std::chrono::system_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns.count() / 1'000'000'000);
+  times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns.count() % 1'000'000'000);
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << p;
+}
+
+TEST_F(FilesTest, TempFileNamesAreRecognised) {
+  EXPECT_TRUE(is_temp_file_name(temp_file_name("work_1.json")));
+  EXPECT_TRUE(is_temp_file_name(".work_x.json.tmp.123.0123456789abcdef"));
+  EXPECT_TRUE(is_temp_file_name(".settings.json.tmp.9.ffffffffffffffff"));
+  for (const char* not_temp :
+       {"work_1.json", ".work_1.json", ".work_1.json.tmp.1.2",
+        ".work_1.json.tmp.x.0123456789abcdef", "work_1.json.tmp.1.0123456789abcdef",
+        ".tmp.1.0123456789abcdef", ".work_1.json.tmp..0123456789abcdef",
+        ".work_1.json.tmp.1.0123456789ABCDEF"}) {
+    EXPECT_FALSE(is_temp_file_name(not_temp)) << not_temp;
+  }
+}
+
+// What a writer killed between creating its temp file and the rename leaves behind: removed once
+// old enough, and nothing else is touched.
+TEST_F(FilesTest, StaleTempFilesAreRemovedAndNothingElse) {
+  const auto now = std::chrono::system_clock::now();
+  const fs::path old_tmp = dir_ / ".work_1.json.tmp.4242.0123456789abcdef";
+  const fs::path fresh_tmp = dir_ / ".work_2.json.tmp.4242.0123456789abcdef";
+  const fs::path old_record = dir_ / "work_3.json";
+  const fs::path lookalike = dir_ / ".work_4.json.tmp.x";
+  const fs::path outside = dir_ / "sub" / "target";
+  const fs::path link = dir_ / ".work_5.json.tmp.4242.0123456789abcdef";
+  for (const fs::path& p : {old_tmp, fresh_tmp, old_record, lookalike}) {
+    std::ofstream(p) << "{\"status\":";
+  }
+  fs::create_directories(outside.parent_path());
+  std::ofstream(outside) << "keep";
+  fs::create_symlink(outside, link);
+  for (const fs::path& p : {old_tmp, old_record, lookalike, link, outside}) {
+    set_mtime(p, now - std::chrono::minutes(10));
+  }
+  set_mtime(fresh_tmp, now - std::chrono::seconds(5));
+
+  auto removed = remove_stale_temp_files(dir_, now, std::chrono::seconds(60));
+  ASSERT_TRUE(removed.ok()) << removed.status().message();
+  EXPECT_THAT(*removed, ::testing::ElementsAre(old_tmp.filename().string()));
+  EXPECT_FALSE(fs::exists(old_tmp));
+  for (const fs::path& p : {fresh_tmp, old_record, lookalike, outside})
+    EXPECT_TRUE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(remove_stale_temp_files(dir_ / "missing", now, std::chrono::seconds(60)).ok());
+}
+
+// The engine's private directory is never followed through a symlink.
+TEST_F(FilesTest, StateDirectorySymlinkIsRefused) {
+  const fs::path state = dir_ / "coord" / ".dsl";
+  ASSERT_TRUE(ensure_state_directory(state).ok());
+  EXPECT_TRUE(fs::is_directory(state));
+  EXPECT_TRUE(ensure_state_directory(state).ok()) << "idempotent";
+  ASSERT_TRUE(ensure_state_directory(state / "locks").ok());
+
+  const fs::path linked = dir_ / "other" / ".dsl";
+  fs::create_directories(linked.parent_path());
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", linked);
+  Status s = ensure_state_directory(linked);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr(linked.string() + ": is a symlink; refusing to follow it"));
+
+  std::ofstream(dir_ / "plain") << "x";
+  Status f = ensure_state_directory(dir_ / "plain");
+  EXPECT_EQ(f.code(), ErrorCode::kIo);
+  EXPECT_THAT(f.message(), HasSubstr("Not a directory"));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // apply()/undo() of DirStore: every op round-trips, preconditions hold, archive totals survive.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,33 @@ constexpr const char* kClaimed =
 constexpr const char* kFailed =
     R"({"id": "c3", "status": "failed", "command": ["echo", "hi"], "attempts": 1,)"
     R"( "max_attempts": 3, "priority": 4, "error": "boom"})";
+
+// A kill -9 between an atomic write's temp file and its rename leaves ".work_<id>.json.tmp.*":
+// the next repair removes those older than stale_temp_age and says so; a younger one may still
+// be being written and stays.
+TEST_F(DirStoreTest, StaleTempFilesAreRemovedDuringRepairAndReported) {
+  write("work_1.json", kClaimed);
+  const std::string stale = ".work_1.json.tmp.4242.0123456789abcdef";
+  const std::string young = ".work_2.json.tmp.4242.fedcba9876543210";
+  write(stale, R"({"id": "w1", "sta)");
+  write(young, R"({"id": "w2")");
+  const auto set_age = [this](const std::string& name, std::chrono::seconds age) {
+    const auto t =
+        std::chrono::duration_cast<std::chrono::seconds>((clock_.now() - age).time_since_epoch());
+    struct timespec times[2] = {{t.count(), 0}, {t.count(), 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dir_ / name).c_str(), times, 0), 0);
+  };
+  set_age(stale, std::chrono::seconds(120));
+  set_age(young, std::chrono::seconds(10));
+  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "orphaned_claim"}});
+  EXPECT_EQ(out.applied, 1);
+  EXPECT_EQ(out.removed_temp_files, 1);
+  EXPECT_THAT(out.notes, ::testing::Contains(HasSubstr("removed stale temp file " + stale)));
+  EXPECT_FALSE(fs::exists(dir_ / stale));
+  EXPECT_TRUE(fs::exists(dir_ / young));
+  EXPECT_EQ(out.inverse.size(), 1u) << "nothing to undo for a temp file";
+  EXPECT_EQ(json::parse(read("work_1.json"))["status"], "pending");
+}
 
 TEST_F(DirStoreTest, RequeueAndUndo) {
   write("work_1.json", kClaimed);
