@@ -556,14 +556,21 @@ TEST(MetricsServerLimits, OneGibibytePostLeavesRssWithinFiftyMegabytes) {
     }
     streamed += sent;
     const std::string reply = c.read_all();
-    if (!reply.empty()) EXPECT_TRUE(reply.starts_with("HTTP/1.1 413")) << reply.substr(0, 100);
+    if (!reply.empty()) {
+      EXPECT_TRUE(reply.starts_with("HTTP/1.1 413")) << reply.substr(0, 100);
+    }
     EXPECT_LT(sent, total) << "the server read the whole body";
   }
   std::this_thread::sleep_for(200ms);
   const long after = rss_kb();
   std::printf("1 GiB POSTs (%zu MiB streamed before the server closed): RSS %ld kB → %ld kB\n",
               streamed >> 20, before, after);
+#ifndef DSLMODEL_SANITIZED
   EXPECT_LT(after - before, 50 * 1000);
+#else
+  // ASan's allocator keeps freed blocks in its quarantine (256 MB by default) and ignores
+  // malloc_trim: RSS measures the sanitizer there, not the server. The protocol checks above hold.
+#endif
   s->reset();
   fs::remove_all(dir);
 }

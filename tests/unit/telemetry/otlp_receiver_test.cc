@@ -139,7 +139,7 @@ TEST_F(ReceiverTest, ContentTypeMustBeExactlyJsonWithOptionalParameters) {
     EXPECT_FALSE(r.precheck(ok, 10)) << ok;
   }
   using namespace std::string_literals;
-  for (const std::string bad :
+  for (const std::string& bad :
        {""s, "application/json\0evil"s, "application/json\0"s, "application/jsonx"s,
         "application/json evil"s, "application/json; charset"s, "application/json; =x"s,
         "application/json; a=\"unterminated"s, "application/json; a=\"\x01\""s,
