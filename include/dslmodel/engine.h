@@ -70,7 +70,8 @@ struct CycleResult {
   SystemMetrics metrics;
   std::vector<Decision> decisions;
   ExecutionReport execution;
-  std::vector<RejectedFile> warnings;
+  std::vector<RejectedFile> warnings;      // the snapshot's rejected files
+  std::vector<FileWarning> file_warnings;  // the snapshot's warnings about kept records
   std::int64_t duration_ms = 0;
 };
 

@@ -26,6 +26,7 @@ struct AgentRecord {
   std::string host;
   std::string current_work;
   std::optional<TimePoint> created;  // when the agent started (its first heartbeat)
+  std::string warning;  // what was wrong with a kept record (docs/metrics.md); empty when nothing
 };
 
 // Where a claim's processes run, recorded in the claim once its command started, so that a
@@ -53,6 +54,9 @@ struct WorkRecord {
   std::optional<TimePoint> lease_expires;
   std::int64_t attempts = 0;
   std::optional<std::int64_t> max_attempts;
+  std::optional<std::int64_t>
+      timeout_s;        // per attempt; absent or out of range: the agent's default
+  std::string warning;  // what was wrong with a kept record; empty when nothing
 };
 
 // completed_<id>.json
@@ -69,6 +73,7 @@ struct CompletedRecord {
   std::optional<std::chrono::milliseconds> duration;
   std::optional<TimePoint> created;
   std::optional<TimePoint> claimed_at;
+  std::string warning;  // what was wrong with a kept record; empty when nothing
 };
 
 // telemetry_<id>.json: one record, or an OTLP/JSON export counting its spans.
@@ -77,12 +82,20 @@ struct TelemetryRecord {
   std::string file;  // the file name in the store, e.g. "work_7.json"
   std::optional<TimePoint> timestamp;
   std::int64_t count = 1;
+  std::string warning;  // what was wrong with a kept record; empty when nothing
 };
 
 // A file that was not counted, and why ("not a JSON object", "symlink", ...).
 struct RejectedFile {
   std::string name;
   std::string reason;
+};
+
+// A file that was counted, with what was wrong in it: a field of the wrong type or out of range
+// (ignored), an unknown status, an id another file uses too.
+struct FileWarning {
+  std::string name;
+  std::string message;
 };
 
 // Records that compaction moved under archive/: they keep counting.
@@ -98,6 +111,7 @@ struct Snapshot {
   std::vector<CompletedRecord> completed;
   std::vector<TelemetryRecord> telemetry;
   std::vector<RejectedFile> rejected;
+  std::vector<FileWarning> warnings;  // sorted by name
   ArchivedTotals archived;
   // True when the store could not list everything (a listing error, a time budget).
   bool partial = false;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 
@@ -60,11 +61,11 @@ std::string encode_state(const std::vector<AgentRecord>& records) {
                       {"deaths", r.deaths}});
   }
   json doc = {{"version", 1}, {"agents", std::move(agents)}};
-  return doc.dump(1) + "\n";
+  return dump_json(doc, 1) + "\n";
 }
 
 Result<DecodedState> decode_state(std::string_view text) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json doc = parse_json_or_discarded(text);
   if (doc.is_discarded() || !doc.is_object()) {
     return Status(ErrorCode::kCorrupt, "supervisor state is not a JSON object");
   }

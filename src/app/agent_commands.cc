@@ -21,6 +21,7 @@
 #include "app/bounds.h"
 #include "app/observability.h"
 #include "app/signals.h"
+#include "core/json_text.h"
 
 namespace dslmodel::app {
 namespace {
@@ -69,9 +70,9 @@ nlohmann::json stats_json(const agent::AgentStats& s) {
 
 void print_summary(const Context& ctx, const std::string& id, const agent::AgentStats& s) {
   if (ctx.json) {
-    *ctx.out << envelope("agent-run", true, {{"id", id}, {"stats", stats_json(s)}}, {}, {},
-                         std::chrono::system_clock::now())
-                    .dump(2)
+    *ctx.out << dump_json(envelope("agent-run", true, {{"id", id}, {"stats", stats_json(s)}}, {},
+                                   {}, std::chrono::system_clock::now()),
+                          2)
              << "\n";
     return;
   }
@@ -168,9 +169,9 @@ int stop_agents(const Context& ctx, const AgentArgs& args) {
   auto r = (*sup)->undo({{"kind", "process"}, {"started", ids}});
   if (!r.ok()) return fail(ctx, "agent-stop", kExitFailure, r.status().message());
   if (ctx.json) {
-    *ctx.out << envelope("agent-stop", true, {{"result", r->summary}}, {}, {},
-                         std::chrono::system_clock::now())
-                    .dump(2)
+    *ctx.out << dump_json(envelope("agent-stop", true, {{"result", r->summary}}, {}, {},
+                                   std::chrono::system_clock::now()),
+                          2)
              << "\n";
   } else {
     *ctx.out << r->summary << "\n";

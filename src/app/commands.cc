@@ -6,6 +6,7 @@
 
 #include "app/backends.h"
 #include "app/settings.h"
+#include "core/json_text.h"
 #include "dslmodel/engine.h"
 #include "journal/history.h"
 
@@ -16,7 +17,9 @@ int exit_code_for(const Status& s) {
   return s.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
-void print_json(const Context& ctx, const nlohmann::json& j) { *ctx.out << j.dump(2) << "\n"; }
+void print_json(const Context& ctx, const nlohmann::json& j) {
+  *ctx.out << dump_json(j, 2) << "\n";
+}
 
 std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine, std::size_t n) {
   auto all = engine.history();
@@ -95,7 +98,7 @@ nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const Sys
                       {"holder", l.holder},
                       {"detail", l.detail}};
   }
-  return envelope("auto-status", true, data, {}, warnings_of(engine.last_snapshot().rejected),
+  return envelope("auto-status", true, data, {}, warnings_of(engine.last_snapshot()),
                   std::chrono::system_clock::now());
 }
 
@@ -103,7 +106,7 @@ int run_status(const Context& ctx) {
   AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-status", exit_code_for(m.status()), m.status().message());
-  const auto warnings = warnings_of(engine.last_snapshot().rejected);
+  const auto warnings = warnings_of(engine.last_snapshot());
   const auto recent = recent_entries(engine, 10);
   if (ctx.json) {
     print_json(ctx, status_envelope(engine, *m));
@@ -118,7 +121,7 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-analyze", exit_code_for(m.status()), m.status().message());
   const auto decisions = engine.make_autonomous_decisions(*m);
-  const auto warnings = warnings_of(engine.last_snapshot().rejected);
+  const auto warnings = warnings_of(engine.last_snapshot());
   nlohmann::json data = {{"metrics", metrics_json(*m)}, {"decisions", decisions_json(decisions)}};
   if (ctx.json) {
     print_json(
@@ -148,7 +151,8 @@ int run_execute(const Context& ctx, const ExecuteArgs& args) {
   if (ctx.json) {
     std::vector<std::string> errors;
     for (const auto& f : cycle->execution.failed) errors.push_back(f.decision_id + ": " + f.error);
-    print_json(ctx, envelope("auto-execute", !failed, data, errors, warnings_of(cycle->warnings),
+    print_json(ctx, envelope("auto-execute", !failed, data, errors,
+                             warnings_of(cycle->warnings, cycle->file_warnings),
                              std::chrono::system_clock::now()));
   } else if (args.format == "json") {
     print_json(ctx, data);

@@ -4,6 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace dslmodel {
 namespace {
 
@@ -126,8 +128,8 @@ std::vector<SpanData> cycle_spans(const CycleResult& c, const CyclePhases& p,
     add_execution_spans(d, o->second, *t, trace, root, out, artifacts);
   }
   SpanData drives = make_span("swarmsh.thesis.span_drives_code", trace, root, p.end, p.end);
-  drives.attributes = {
-      {"detail", nlohmann::json{{"artifacts", artifacts}, {"model", "dslmodel-policy"}}.dump()}};
+  drives.attributes = {{"detail", dump_json(nlohmann::json{{"artifacts", artifacts},
+                                                           {"model", "dslmodel-policy"}})}};
   out.push_back(std::move(drives));
   SpanData system = make_span("swarmsh.thesis.telemetry_as_system", trace, root, p.end, p.end);
   system.attributes = {{"detail", std::string("Autonomous decisions driven by telemetry")}};

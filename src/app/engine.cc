@@ -418,6 +418,7 @@ Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& op
   phases.decided = parts_.clock->now();
   c.execution = execute_decisions(c.decisions, options);
   c.warnings = snapshot_.rejected;
+  c.file_warnings = snapshot_.warnings;
   c.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock->steady_now() - start)
           .count();

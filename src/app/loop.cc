@@ -18,6 +18,7 @@
 #include "app/observability.h"
 #include "app/settings.h"
 #include "app/signals.h"
+#include "core/json_text.h"
 #include "dslmodel/engine.h"
 
 namespace dslmodel::app {
@@ -159,9 +160,9 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
       executed += static_cast<std::int64_t>(result->execution.executed.size());
       failed += static_cast<std::int64_t>(result->execution.failed.size());
       if (ctx.json) {
-        *ctx.out << envelope("auto-loop", true, cycle_json(cycle, *result), {},
-                             warnings_of(result->warnings), std::chrono::system_clock::now())
-                        .dump()
+        *ctx.out << dump_json(envelope("auto-loop", true, cycle_json(cycle, *result), {},
+                                       warnings_of(result->warnings, result->file_warnings),
+                                       std::chrono::system_clock::now()))
                  << std::endl;
       } else {
         *ctx.out << render_cycle_line(cycle, *result, ctx.style) << std::flush;

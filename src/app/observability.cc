@@ -2,6 +2,7 @@
 
 #include "app/backends.h"
 #include "app/commands.h"
+#include "core/json_text.h"
 #include "telemetry/file_exporter.h"
 #include "telemetry/otel_env.h"
 #include "telemetry/otlp_http_exporter.h"
@@ -65,7 +66,7 @@ void LoopObserver::record(const AutonomousDecisionEngine& engine, const CycleRes
   s.duration_s = static_cast<double>(c.duration_ms) / 1000.0;
   s.spans_dropped_total = static_cast<std::int64_t>(engine.exporter_stats().dropped);
   metrics_.record(s);
-  std::string body = status_envelope(engine, c.metrics).dump();
+  std::string body = dump_json(status_envelope(engine, c.metrics));
   std::lock_guard lock(mu_);
   status_ = std::move(body);
   last_ok_ = std::chrono::steady_clock::now();

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel::app {
@@ -56,11 +59,17 @@ nlohmann::json metrics_json(const SystemMetrics& m) {
           {"files_read", m.files_read}};
 }
 
-std::vector<std::string> warnings_of(const std::vector<RejectedFile>& rejected) {
+std::vector<std::string> warnings_of(const std::vector<RejectedFile>& rejected,
+                                     const std::vector<FileWarning>& kept) {
   std::vector<std::string> out;
-  out.reserve(rejected.size());
+  out.reserve(rejected.size() + kept.size());
   for (const auto& r : rejected) out.push_back(r.name + ": " + r.reason);
+  for (const auto& w : kept) out.push_back(w.name + ": " + w.message);
   return out;
+}
+
+std::vector<std::string> warnings_of(const Snapshot& snap) {
+  return warnings_of(snap.rejected, snap.warnings);
 }
 
 nlohmann::json envelope(const std::string& command, bool success, nlohmann::json data,
@@ -130,7 +139,12 @@ std::string render_status(const std::string& dir, const SystemMetrics& m,
                      pct(m.completion_rate), m.succeeded, m.failed);
   out += fmt::format("  {}  {} records\n", pad("Telemetry", 11), m.telemetry_volume);
   if (!warnings.empty()) {
-    out += fmt::format("  {}  {} file(s) rejected\n", pad("Warnings", 11), warnings.size());
+    const auto rejected = static_cast<std::size_t>(std::max<std::int64_t>(0, m.rejected_files));
+    std::string summary = fmt::format("{} file(s) rejected", rejected);
+    if (warnings.size() > rejected) {
+      summary += fmt::format(", {} counted with a warning", warnings.size() - rejected);
+    }
+    out += fmt::format("  {}  {}\n", pad("Warnings", 11), summary);
     for (const auto& w : warnings) out += "    " + st.bad(w) + "\n";
   }
   if (!recent.empty()) {
@@ -155,7 +169,7 @@ std::string render_decisions(const std::vector<Decision>& ds, bool verbose, cons
     out += fmt::format("{}  {}  {:.2f}  {}  {}\n", pad(std::to_string(d.priority), 3),
                        pad(d.type, 20), d.confidence, pad(d.reason, 18), d.rationale);
     if (!verbose) continue;
-    out += st.dim(fmt::format("     id {}  inputs {}", d.id, d.parameters.dump())) + "\n";
+    out += st.dim(fmt::format("     id {}  inputs {}", d.id, dump_json(d.parameters))) + "\n";
     out += st.dim(fmt::format("     rule {}: confidence {:.2f} (evidence factor {:.2f})", d.reason,
                               d.confidence, evidence)) +
            "\n";

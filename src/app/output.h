@@ -25,8 +25,11 @@ struct Style {
 //  "rejected_files","files_read"}
 nlohmann::json metrics_json(const SystemMetrics& m);
 
-// "<file>: <reason>" for each rejected file.
-std::vector<std::string> warnings_of(const std::vector<RejectedFile>& rejected);
+// "<file>: <reason>" for each rejected file, then "<file>: <message>" for each kept record that
+// was warned about (docs/metrics.md).
+std::vector<std::string> warnings_of(const std::vector<RejectedFile>& rejected,
+                                     const std::vector<FileWarning>& kept = {});
+std::vector<std::string> warnings_of(const Snapshot& snap);
 
 // {"command","success","timestamp","data","errors","warnings"}
 nlohmann::json envelope(const std::string& command, bool success, nlohmann::json data,
@@ -43,6 +46,7 @@ nlohmann::json execution_json(const ExecutionReport& r);
 // One journal record for history and recent_decisions.
 nlohmann::json journal_entry_json(const JournalEntry& e);
 
+// `warnings` as warnings_of(): the first m.rejected_files are rejected files.
 std::string render_status(const std::string& dir, const SystemMetrics& m,
                           const std::vector<JournalEntry>& recent,
                           const std::vector<std::string>& warnings, const Style& st);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_text.h"
 #include "etcd/client.h"
 #include "store/etcd_pool.h"
 
@@ -84,7 +85,7 @@ Result<ActuationResult> PoolActuator::scale(const ScaleRequest& request) {
 Result<ActuationResult> PoolActuator::undo(const json& inverse) {
   if (!inverse.is_object() || !inverse.contains("pool_previous_target")) {
     return Status(ErrorCode::kInvalidArgument,
-                  "pool actuator: inverse lacks \"pool_previous_target\": " + inverse.dump());
+                  "pool actuator: inverse lacks \"pool_previous_target\": " + dump_json(inverse));
   }
   if (auto kind = inverse.find("kind"); kind != inverse.end() && *kind != "pool") {
     return Status(ErrorCode::kInvalidArgument,

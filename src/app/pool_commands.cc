@@ -21,6 +21,7 @@
 #include "app/bounds.h"
 #include "app/config_loader.h"
 #include "app/signals.h"
+#include "core/json_text.h"
 #include "etcd/client.h"
 #include "store/etcd_pool.h"
 
@@ -177,14 +178,13 @@ class Pool {
     }
     const actuate::SupervisorStats st = supervisor_.stats();
     if (ctx_.json) {
-      *ctx_.out << envelope(std::string(kCommand), true,
-                            {{"pool", s_.id},
-                             {"stopped_agents", before},
-                             {"started", st.started},
-                             {"deaths", st.deaths},
-                             {"replacements", st.replacements}},
-                            {}, {}, std::chrono::system_clock::now())
-                       .dump()
+      *ctx_.out << dump_json(envelope(std::string(kCommand), true,
+                                      {{"pool", s_.id},
+                                       {"stopped_agents", before},
+                                       {"started", st.started},
+                                       {"deaths", st.deaths},
+                                       {"replacements", st.replacements}},
+                                      {}, {}, std::chrono::system_clock::now()))
                 << std::endl;
       return;
     }
@@ -242,15 +242,14 @@ class Pool {
     if (ctx_.json) {
       json ids = json::array();
       for (const auto& a : agents) ids.push_back(a.id);
-      *ctx_.out << envelope(std::string(kCommand), true,
-                            {{"pool", s_.id},
-                             {"running", running},
-                             {"share", share},
-                             {"desired", target ? json(*target) : json(nullptr)},
-                             {"pools", pools},
-                             {"agents", ids}},
-                            {}, {}, std::chrono::system_clock::now())
-                       .dump()
+      *ctx_.out << dump_json(envelope(std::string(kCommand), true,
+                                      {{"pool", s_.id},
+                                       {"running", running},
+                                       {"share", share},
+                                       {"desired", target ? json(*target) : json(nullptr)},
+                                       {"pools", pools},
+                                       {"agents", ids}},
+                                      {}, {}, std::chrono::system_clock::now()))
                 << std::endl;
       return;
     }

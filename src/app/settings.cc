@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/backends.h"
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 
@@ -46,7 +47,7 @@ Result<RemediationSetting> parse_remediation(const std::filesystem::path& file,
 nlohmann::json existing_object(const std::filesystem::path& file) {
   Result<std::string> text = platform::read_file_limited(file, kMaxSettingsSize);
   if (!text.ok()) return nlohmann::json::object();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  nlohmann::json j = parse_json_or_discarded(*text);
   return j.is_object() ? j : nlohmann::json::object();
 }
 
@@ -90,7 +91,7 @@ Result<RemediationSetting> load_remediation(const std::filesystem::path& coordin
     if (text.status().code() == ErrorCode::kNotFound) return RemediationSetting{};
     return text.status();
   }
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  nlohmann::json j = parse_json_or_discarded(*text);
   if (j.is_discarded()) return corrupt(file, "not valid JSON");
   if (!j.is_object()) return corrupt(file, "not a JSON object");
   const auto r = j.find(kKey);
@@ -119,7 +120,7 @@ Status save_remediation(const std::filesystem::path& coordination_dir,
   if (Status s = platform::ensure_state_directory(file.parent_path()); !s.ok()) return s;
   nlohmann::json j = existing_object(file);
   put_setting(j, setting);
-  return platform::atomic_write_file(file, j.dump(2) + "\n");
+  return platform::atomic_write_file(file, dump_json(j, 2) + "\n");
 }
 
 std::string settings_location(const Config& config) {
@@ -133,7 +134,7 @@ Result<RemediationSetting> load_remediation(const Config& config) {
   if (!doc.ok()) return doc.status();
   if (!doc->has_value()) return RemediationSetting{};
   const std::filesystem::path where = settings_location(config);
-  nlohmann::json j = nlohmann::json::parse(**doc, nullptr, false);
+  nlohmann::json j = parse_json_or_discarded(**doc);
   if (!j.is_object()) return corrupt(where, "not a JSON object");
   const auto r = j.find(kKey);
   if (r == j.end()) return RemediationSetting{};
@@ -144,11 +145,10 @@ Status save_remediation(const Config& config, const RemediationSetting& setting)
   if (!uses_etcd(config)) return save_remediation(config.coordination_dir, setting);
   auto doc = read_state(config, kEtcdKey);
   if (!doc.ok()) return doc.status();
-  nlohmann::json j =
-      doc->has_value() ? nlohmann::json::parse(**doc, nullptr, false) : nlohmann::json::object();
+  nlohmann::json j = doc->has_value() ? parse_json_or_discarded(**doc) : nlohmann::json::object();
   if (!j.is_object()) j = nlohmann::json::object();
   put_setting(j, setting);
-  return write_state(config, kEtcdKey, j.dump());
+  return write_state(config, kEtcdKey, dump_json(j));
 }
 
 nlohmann::json remediation_json(const RemediationSetting& setting) {

@@ -10,6 +10,7 @@
 #include "app/bounds.h"
 #include "app/config_loader.h"
 #include "app/output.h"
+#include "core/json_text.h"
 #include "sim/from_dir.h"
 #include "sim/plot.h"
 #include "sim/simulate.h"
@@ -197,7 +198,7 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
       out = envelope("auto-simulate", true, data, {}, {}, std::chrono::system_clock::now());
       out["results"] = data["results"];
     }
-    *ctx.out << out.dump(2) << "\n";
+    *ctx.out << dump_json(out, 2) << "\n";
     return kExitOk;
   }
   const double span = trace.items.back().at_s;

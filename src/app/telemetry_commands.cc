@@ -8,6 +8,7 @@
 
 #include "app/backends.h"
 #include "app/settings.h"
+#include "core/json_text.h"
 
 namespace dslmodel::app {
 namespace {
@@ -62,7 +63,7 @@ int set_remediation(const Context& ctx, const std::string& command, Mode mode) {
     nlohmann::json data = {{"coordination_dir", uses_etcd(ctx.config) ? ctx.config.store.url : dir},
                            {"settings_file", settings_location(ctx.config)},
                            {"remediation", remediation_json(setting)}};
-    *ctx.out << envelope(command, true, std::move(data), {}, {}, *setting.changed_at).dump(2)
+    *ctx.out << dump_json(envelope(command, true, std::move(data), {}, {}, *setting.changed_at), 2)
              << "\n";
   } else {
     *ctx.out << describe(mode) << "\n";

@@ -9,6 +9,7 @@
 
 #include "app/backends.h"
 #include "app/bounds.h"
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel::app {
@@ -23,7 +24,8 @@ CLI::App* add_command(CLI::App& parent, const std::string& name, const std::stri
 }
 
 std::string now_envelope(const std::string& command, nlohmann::json data) {
-  return envelope(command, true, std::move(data), {}, {}, std::chrono::system_clock::now()).dump(2);
+  return dump_json(
+      envelope(command, true, std::move(data), {}, {}, std::chrono::system_clock::now()), 2);
 }
 
 int exit_code_for(const Status& s) {
@@ -148,7 +150,7 @@ int run_show(const Context& ctx, WorkQueue& queue, const WorkArgs& args) {
   if (ctx.json) {
     *ctx.out << now_envelope("work-show", {{"item", *rec}}) << "\n";
   } else {
-    *ctx.out << rec->dump(2) << "\n";
+    *ctx.out << dump_json(*rec, 2) << "\n";
   }
   return kExitOk;
 }

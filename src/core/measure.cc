@@ -60,6 +60,17 @@ bool is_claimed_work(std::string_view status) { return one_of(status, kClaimedWo
 bool is_succeeded(std::string_view status) { return one_of(status, kSucceeded); }
 bool is_failed(std::string_view status) { return one_of(status, kFailed); }
 
+bool is_known_work_status(std::string_view status) {
+  return is_pending_work(status) || is_claimed_work(status) || is_terminal_work(status);
+}
+bool is_known_agent_status(std::string_view status) {
+  return status.empty() || one_of(status, kActiveAgent) || one_of(status, kGoneAgent) ||
+         lower(status) == "draining";
+}
+bool is_known_completed_status(std::string_view status) {
+  return is_succeeded(status) || is_failed(status);
+}
+
 std::string_view agent_key(std::string_view name) {
   constexpr std::string_view kPrefix = "agent_";
   if (name.size() > kPrefix.size() && name.starts_with(kPrefix)) name.remove_prefix(kPrefix.size());

@@ -29,6 +29,13 @@ bool is_succeeded(std::string_view status);
 // Completed statuses: failed, error.
 bool is_failed(std::string_view status);
 
+// Statuses the metrics know (docs/metrics.md). A record with another status is still counted:
+// a work item in the queue (neither pending nor in progress), an agent as not active, a
+// completed record as neither succeeded nor failed.
+bool is_known_work_status(std::string_view status);
+bool is_known_agent_status(std::string_view status);
+bool is_known_completed_status(std::string_view status);
+
 // n within [min_agents, max_agents]; max is raised to min when the config inverts them.
 std::int64_t clamp_agents(std::int64_t n, const PolicyConfig& p);
 

@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/json_text.h"
 #include "etcd/transport.h"
 #include "etcd/wire.h"
 
@@ -235,7 +236,7 @@ struct Client::Impl {
   // streaming call answered with newline-delimited JSON, its first line, unwrapped from
   // {"result":…}.
   Result<Json> call(std::string_view path, const Json& request) {
-    auto reply = transport.post(path, request.dump());
+    auto reply = transport.post(path, dump_json(request));
     if (!reply.ok()) return reply.status();
     if (reply->status != 200) {
       return wire::status_from_http(reply->status, reply->body, reply->endpoint);
@@ -244,7 +245,7 @@ struct Client::Impl {
     const auto begin = text.find_first_not_of(" \t\r\n");
     text = begin == std::string_view::npos ? std::string_view() : text.substr(begin);
     if (const auto nl = text.find('\n'); nl != std::string_view::npos) text = text.substr(0, nl);
-    Json answer = Json::parse(text, nullptr, false);
+    Json answer = parse_json_or_discarded(text);
     if (answer.is_discarded() || !answer.is_object()) {
       return Status(ErrorCode::kCorrupt,
                     fmt::format("etcd at {} answered POST {} with something other than a JSON "
@@ -341,7 +342,7 @@ Status Client::watch(const std::string& key, const std::string& range_end,
   auto on_line = [&](std::string_view line) -> std::optional<Status> {
     std::vector<WatchEvent> events;
     auto parsed = guarded<bool>("watch", [&]() -> Result<bool> {
-      Json message = Json::parse(line, nullptr, false);
+      Json message = parse_json_or_discarded(line);
       if (message.is_discarded() || !message.is_object()) {
         return Status(
             ErrorCode::kCorrupt,
@@ -375,7 +376,7 @@ Status Client::watch(const std::string& key, const std::string& range_end,
     return std::nullopt;
   };
   auto body = guarded<std::string>("watch", [&]() -> Result<std::string> {
-    return wire::watch_request(key, range_end, start_revision).dump();
+    return dump_json(wire::watch_request(key, range_end, start_revision));
   });
   if (!body.ok()) return body.status();
   return impl_->transport.stream("/v3/watch", *body, on_line, timeout, stop);

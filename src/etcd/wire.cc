@@ -7,6 +7,8 @@
 #include <system_error>
 #include <utility>
 
+#include "core/json_text.h"
+
 namespace dslmodel::etcd::wire {
 namespace {
 
@@ -406,7 +408,7 @@ Status status_from_grpc(int grpc_code, std::string message) {
 }
 
 Status status_from_http(long http_status, std::string_view body, std::string_view where) {
-  Json j = Json::parse(body, nullptr, false);
+  Json j = parse_json_or_discarded(body);
   if (!j.is_discarded()) {
     if (auto e = error_in(j, where)) return *e;
   }

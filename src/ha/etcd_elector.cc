@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel::ha {
@@ -29,7 +30,7 @@ std::string trim_slashes(std::string prefix) {
 
 // The id in a leader record, "" when it has none.
 std::string holder_of(const std::string& value) {
-  auto j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  auto j = parse_json_or_discarded(value);
   if (!j.is_object()) return "";
   auto it = j.find("id");
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
@@ -274,11 +275,8 @@ void EtcdElector::campaign() {
                                  {"host", host_name()},
                                  {"pid", static_cast<std::int64_t>(::getpid())},
                                  {"since", format_iso8601(std::chrono::system_clock::now())}};
-  auto r = client_->txn(
-      {Compare::absent(key_)},
-      {TxnOp::put(key_, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  lease)},
-      {TxnOp::get(key_)});
+  auto r = client_->txn({Compare::absent(key_)}, {TxnOp::put(key_, dump_json(record), lease)},
+                        {TxnOp::get(key_)});
   if (!r.ok()) {
     set_unreachable(r.status());
     const ErrorCode code = r.status().code();

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 
@@ -36,7 +37,7 @@ struct LeaderInfo {
 std::optional<LeaderInfo> read_info(const fs::path& path) {
   auto data = platform::read_file_limited(path, kMaxInfoBytes);
   if (!data.ok()) return std::nullopt;
-  auto j = nlohmann::json::parse(*data, nullptr, /*allow_exceptions=*/false);
+  auto j = parse_json_or_discarded(*data);
   if (!j.is_object()) return std::nullopt;
   LeaderInfo info;
   if (auto it = j.find("id"); it != j.end() && it->is_string()) info.id = it->get<std::string>();
@@ -198,8 +199,7 @@ void LockFileElector::try_acquire() {
                          {"pid", static_cast<std::int64_t>(::getpid())},
                          {"epoch", epoch},
                          {"since", format_iso8601(std::chrono::system_clock::now())}};
-  Status written = platform::atomic_write_file(
-      info_path_, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  Status written = platform::atomic_write_file(info_path_, dump_json(info) + "\n");
   if (!written.ok()) {
     ::close(fd);  // closing drops the lock
     set_follower("", written.message());

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_text.h"
+
 namespace dslmodel::journal {
 namespace {
 
@@ -42,7 +44,7 @@ std::optional<std::int64_t> seq_of(std::string_view key, std::string_view dir) {
 
 // The record in one value, or nullopt when it is not valid JSON or not a valid record.
 std::optional<JournalEntry> parse_record(std::string_view value) {
-  auto j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  auto j = parse_json_or_discarded(value);
   try {
     return journal_entry_from_json(j);
   } catch (const nlohmann::json::exception&) {
@@ -112,8 +114,7 @@ Result<std::int64_t> EtcdJournal::append(JournalEntry entry) {
       compares.push_back(Compare::create_revision(leader_key_, Compare::Op::kEqual, entry.epoch));
       failure.push_back(TxnOp::get(leader_key_, keys_only));
     }
-    const std::string value =
-        to_json(entry).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string value = dump_json(to_json(entry));
     auto r = client_->txn(compares, {TxnOp::put(key, value)}, failure);
     if (!r.ok()) return with_context("journal append", r.status());
     if (r->succeeded) return entry.seq;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_text.h"
 #include "platform/files.h"
 
 namespace dslmodel::journal {
@@ -164,7 +165,7 @@ Status open_error(std::string_view what, const fs::path& file, int err) {
 
 // The record on one line, or nullopt when it is not valid JSON or not a valid record.
 std::optional<JournalEntry> parse_line(std::string_view line) {
-  auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  auto j = parse_json_or_discarded(line);
   try {
     return journal_entry_from_json(j);
   } catch (const nlohmann::json::exception&) {
@@ -220,7 +221,7 @@ Status FileJournal::refresh_last_seq_locked(off_t size) {
   auto data = read_from(fd_, from, file_);
   if (!data.ok()) return data.status();
   for_each_line(*data, [this](std::string_view line) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto j = parse_json_or_discarded(line);
     if (!j.is_object()) return;
     auto seq = j.find("seq");
     if (seq != j.end() && seq->is_number_integer()) {
@@ -266,7 +267,7 @@ Status FileJournal::write_record_locked(JournalEntry& entry, off_t size) {
   entry.seq = last_seq_ + 1;
   entry.output = utf8_tail(std::move(entry.output), kMaxOutputBytes);
   std::string line = sealed ? "" : "\n";  // seal a whole last record that lacks its '\n'
-  line += to_json(entry).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line += dump_json(to_json(entry));
   line += '\n';
   scanned_size_ = -1;  // until the write is known to be whole
   if (Status s = write_all(fd_, line, file_); !s.ok()) return s;

@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 
 namespace dslmodel::sim {
@@ -300,7 +301,7 @@ Status json_item(const json& obj, std::size_t line, const Stamp& at, TraceBuilde
 }
 
 Status json_line(const Line& line, TraceBuilder& b) {
-  const json obj = json::parse(line.text.begin(), line.text.end(), nullptr, false);
+  const json obj = parse_json_or_discarded(line.text);
   if (obj.is_discarded()) return line_error(line.number, "not valid JSON");
   if (!obj.is_object()) return line_error(line.number, "expected a JSON object");
   const json* at = field(obj, "at");

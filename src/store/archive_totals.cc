@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_text.h"
 #include "platform/files.h"
 #include "store/record_parse.h"
 
@@ -46,7 +47,7 @@ BatchMap load_cache(const fs::path& dir) {
   BatchMap out;
   Result<std::string> text = platform::read_file_limited(cache_path(dir), kMaxCacheSize);
   if (!text.ok()) return out;
-  json doc = json::parse(*text, nullptr, false);
+  json doc = parse_json_or_discarded(*text);
   if (!doc.is_object()) return out;
   auto batches = doc.find("batches");
   if (batches == doc.end() || !batches->is_object()) return out;
@@ -74,7 +75,7 @@ Status store_cache(const fs::path& dir, const BatchMap& batches) {
   }
   doc["totals"] = counts_json(totals);
   if (Status s = platform::ensure_state_directory(dir / kStateDir); !s.ok()) return s;
-  return platform::atomic_write_file(cache_path(dir), doc.dump());
+  return platform::atomic_write_file(cache_path(dir), dump_json(doc));
 }
 
 // Names of the batch directories under archive/, in no particular order.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/claim_processes.h"
@@ -62,7 +63,7 @@ Result<DirWorkQueue::TryResult> DirWorkQueue::try_claim(const Candidate& c, bool
   // Data synced, directory not: a claim lost in a host crash leaves the item pending, which is
   // what the engine would make of the dead agent's claim anyway. (A journaling file system
   // commits renames in order, so the completion's directory fsync makes the claim durable too.)
-  Status s = detail::write_replace(dir_ / c.file, doc.dump(), detail::Sync::kData);
+  Status s = detail::write_replace(dir_ / c.file, dump_json(doc), detail::Sync::kData);
   if (!s.ok()) return s;
   out = detail::work_item_from(c.file, json(doc));
   return TryResult::kClaimed;
@@ -153,12 +154,12 @@ Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::s
 
   if (!completion.success && attempts < max_attempts) {
     detail::mark_retrying(doc, attempts, completion);
-    if (Status s = platform::atomic_write_file(dir_ / work, doc.dump()); !s.ok()) return s;
+    if (Status s = platform::atomic_write_file(dir_ / work, dump_json(doc)); !s.ok()) return s;
     return FinishOutcome::kRetrying;
   }
   ojson record = detail::completion_record(claimed.id, doc, agent_id, completion, now);
   bool duplicate = false;
-  if (Status s = write_completion(claimed.id, record.dump(), duplicate); !s.ok()) return s;
+  if (Status s = write_completion(claimed.id, dump_json(record), duplicate); !s.ok()) return s;
   // The completion is durable from here: a failed move leaves a claimed work file beside it,
   // which the engine finalizes (RepairOp::kFinalize).
   (void)finalize_work(claimed.id);
@@ -181,7 +182,7 @@ Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_i
   if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
   drop_claim(rec->doc);
   rec->doc["status"] = "pending";
-  return platform::atomic_write_file(dir_ / work, rec->doc.dump());
+  return platform::atomic_write_file(dir_ / work, dump_json(rec->doc));
 }
 
 Status DirWorkQueue::note_processes(const WorkItem& claimed, const std::string& agent_id,
@@ -200,7 +201,7 @@ Status DirWorkQueue::note_processes(const WorkItem& claimed, const std::string& 
   if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
   rec->doc["processes"] = detail::processes_json(processes);
   // Not synced: a host crash that loses this note ends the processes it names as well.
-  return detail::write_replace(dir_ / work, rec->doc.dump(), detail::Sync::kNone);
+  return detail::write_replace(dir_ / work, dump_json(rec->doc), detail::Sync::kNone);
 }
 
 }  // namespace dslmodel::store

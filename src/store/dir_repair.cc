@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
@@ -48,9 +49,8 @@ Result<Loaded> load(const RepairContext& ctx, const std::string& name) {
     if (text.status().code() == ErrorCode::kNotFound) return Status(ErrorCode::kNotFound, "gone");
     return text.status();
   }
-  ojson doc = ojson::parse(*text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
-    return Status(ErrorCode::kCorrupt, "not a JSON object");
+  ojson doc = record_doc_or_discarded(*text);
+  if (doc.is_discarded()) return Status(ErrorCode::kCorrupt, "not a JSON object");
   return Loaded{std::move(text).value(), std::move(doc)};
 }
 
@@ -61,7 +61,7 @@ Step requeue(const RepairContext& ctx, const RepairAction& a) {
   if (auto why = repair_claim_blocker(doc, a.expect_claimed_by)) return skip(a, *why);
   if (auto why = requeue_wait(doc)) return skip(a, "postponed: " + *why);
   mark_requeued(doc, a.reason, ctx.clock.now());
-  std::string out = doc.dump();
+  std::string out = dump_json(doc);
   if (Status s = platform::atomic_write_file(ctx.dir / a.file, out); !s.ok()) {
     return skip(a, s.message());
   }
@@ -84,7 +84,7 @@ Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
   Loaded prior = moved.ok() ? std::move(moved).value() : std::move(rec).value();
   ojson doc = prior.doc;
   mark_dead(doc, a.reason, ctx.clock.now());
-  if (Status s = platform::atomic_write_file(ctx.dir / dead, doc.dump()); !s.ok()) {
+  if (Status s = platform::atomic_write_file(ctx.dir / dead, dump_json(doc)); !s.ok()) {
     return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
             fmt::format("dead_letter {}: moved, but not marked dead: {}", a.file, s.message())};
   }
@@ -98,7 +98,7 @@ Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
   Result<CompletedRecord> parsed = parse_completed(a.file, rec->text);
   if (!parsed.ok() || !parsed->retryable) return skip(a, "not a retryable failure");
   std::string work = "work_" + std::string(id_from_file_name(a.file)) + ".json";
-  std::string content = retry_item(a.file, rec->doc, ctx.clock.now()).dump();
+  std::string content = dump_json(retry_item(a.file, rec->doc, ctx.clock.now()));
   if (Status s = platform::atomic_create_file(ctx.dir / work, content); !s.ok()) {
     return skip(a, s.code() == ErrorCode::kConflict ? work + " exists" : s.message());
   }

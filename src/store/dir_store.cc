@@ -13,29 +13,19 @@
 #include <memory>
 #include <utility>
 
+#include "core/json_text.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
 #include "store/dir_repair.h"
 #include "store/record_parse.h"
+#include "store/snapshot_build.h"
 
 namespace dslmodel::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T>
-void sort_by_file(std::vector<T>& records) {
-  std::sort(records.begin(), records.end(), [](const T& a, const T& b) { return a.file < b.file; });
-}
-
-template <typename T>
-void keep(Result<T>&& parsed, std::string_view name, std::vector<T>& into, Snapshot& snap) {
-  if (parsed.ok()) {
-    into.push_back(std::move(parsed).value());
-  } else {
-    snap.rejected.push_back({std::string(name), parsed.status().message()});
-  }
-}
+using detail::keep_record;
 
 // Reads records relative to a directory descriptor into one reused buffer. For an entry that
 // readdir reports as a regular file it costs openat, one read and close: a short read of a
@@ -92,6 +82,10 @@ void read_entry(int dir_fd, const dirent& e, RecordReader& reader, Snapshot& sna
   if (name.empty() || name.front() == '.') return;
   std::optional<RecordKind> kind = kind_of_file(name);
   if (!kind) return;
+  if (std::optional<std::string> why = file_name_problem(name)) {
+    snap.rejected.push_back({valid_utf8(name), std::move(*why)});
+    return;
+  }
   if (e.d_type == DT_LNK || is_special(e.d_type)) {
     snap.rejected.push_back(
         {std::string(name), e.d_type == DT_LNK ? "symlink" : "not a regular file"});
@@ -107,16 +101,16 @@ void read_entry(int dir_fd, const dirent& e, RecordReader& reader, Snapshot& sna
   }
   switch (*kind) {
     case RecordKind::kAgent:
-      keep(parse_agent(name, *bytes), name, snap.agents, snap);
+      keep_record(parse_agent(name, *bytes), name, snap.agents, snap);
       break;
     case RecordKind::kWork:
-      keep(parse_work(name, *bytes), name, snap.work, snap);
+      keep_record(parse_work(name, *bytes), name, snap.work, snap);
       break;
     case RecordKind::kCompleted:
-      keep(parse_completed(name, *bytes), name, snap.completed, snap);
+      keep_record(parse_completed(name, *bytes), name, snap.completed, snap);
       break;
     case RecordKind::kTelemetry:
-      keep(parse_telemetry(name, *bytes), name, snap.telemetry, snap);
+      keep_record(parse_telemetry(name, *bytes), name, snap.telemetry, snap);
       break;
   }
 }
@@ -173,12 +167,7 @@ Result<Snapshot> DirStore::snapshot() {
     snap.archived = detail::read_archived_totals(dir_, cfg_.max_file_size, &uncached);
   }
   if (uncached) detail::refresh_archive_cache(dir_, cfg_.max_file_size);
-  sort_by_file(snap.agents);
-  sort_by_file(snap.work);
-  sort_by_file(snap.completed);
-  sort_by_file(snap.telemetry);
-  std::sort(snap.rejected.begin(), snap.rejected.end(),
-            [](const RejectedFile& a, const RejectedFile& b) { return a.name < b.name; });
+  detail::finish_snapshot(snap);
   return snap;
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/json_text.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
 #include "store/dir_repair.h"
@@ -76,7 +77,7 @@ Status undo_undead(const RepairContext& ctx, const json& el) {
   Result<std::optional<std::string>> cur = read_if_exists(ctx, file);
   if (!cur.ok()) return cur.status();
   if (!cur->has_value()) return conflict(file, "gone, not restored");
-  ojson doc = ojson::parse(**cur, nullptr, false);
+  ojson doc = record_doc_or_discarded(**cur);
   // Still the dead-marked text: put the prior content back. Otherwise this step was done before.
   if (doc.is_object() && status_of(doc) == "dead") {
     return platform::atomic_write_file(ctx.dir / file, str_member(el, "content"));

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/dir_repair.h"
@@ -46,7 +47,7 @@ Result<std::string> DirWorkQueue::add(const NewWork& work) {
   const std::string id = work.id.empty() ? detail::generate_id(now) : work.id;
   const ojson doc = detail::new_work_record(id, work, now);
   const fs::path path = dir_ / ("work_" + id + ".json");
-  Status s = platform::atomic_create_file(path, doc.dump());
+  Status s = platform::atomic_create_file(path, dump_json(doc));
   if (s.code() == ErrorCode::kConflict) {
     return Status(ErrorCode::kConflict, fmt::format("work item \"{}\" already exists", id));
   }
@@ -59,7 +60,7 @@ Result<std::string> DirWorkQueue::add(const NewWork& work) {
 Status DirWorkQueue::heartbeat(const AgentState& agent) {
   if (!detail::valid_record_id(agent.id)) return detail::bad_id("agent", agent.id);
   const ojson doc = detail::agent_record(agent, clock_->now());
-  Status s = detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), doc.dump(),
+  Status s = detail::write_replace(dir_ / ("agent_" + agent.id + ".json"), dump_json(doc),
                                    detail::Sync::kNone);
   std::error_code ec;
   if (!s.ok() && !fs::is_directory(dir_, ec)) {
@@ -73,7 +74,7 @@ Status DirWorkQueue::record_telemetry(const std::string& id, const nlohmann::jso
   if (!detail::valid_record_id(id)) return detail::bad_id("telemetry", id);
   if (!metrics.is_object()) return {ErrorCode::kInvalidArgument, "metrics must be a JSON object"};
   const json doc = detail::telemetry_record(id, metrics, clock_->now());
-  return detail::write_replace(dir_ / ("telemetry_" + id + ".json"), doc.dump(),
+  return detail::write_replace(dir_ / ("telemetry_" + id + ".json"), dump_json(doc),
                                detail::Sync::kNone);
 }
 
@@ -84,9 +85,11 @@ Result<std::vector<WorkItem>> DirWorkQueue::list(const std::string& status) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   Status s = detail::for_each_work_file(
       dir_, cfg_.max_file_size, buf_, [&](std::string_view name, std::string_view bytes) {
-        json doc = json::parse(bytes, nullptr, false);
-        if (doc.is_discarded() || !doc.is_object()) return;
-        WorkItem w = detail::work_item_from(name, doc);
+        // Listed only when the snapshot would count it (store/record_parse.h).
+        if (!parse_work(name, bytes).ok()) return;
+        Result<RecordDoc> doc = parse_record_doc(bytes);
+        if (!doc.ok()) return;
+        WorkItem w = detail::work_item_from(name, json(doc->doc));
         const std::string& st = w.status.empty() ? std::string("pending") : w.status;
         if (want.empty() || st == want) items.push_back(std::move(w));
       });
@@ -108,7 +111,7 @@ Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
     Result<detail::LoadedRecord> rec = detail::load_record(dir_ / rel, cfg_.max_file_size);
     if (!rec.ok() && rec.status().code() == ErrorCode::kNotFound) continue;
     if (!rec.ok()) return rec.status();
-    json doc = json::parse(rec->text, nullptr, false);
+    json doc(std::move(rec->doc));
     doc["location"] = location;
     return doc;
   }
@@ -141,7 +144,7 @@ Status DirWorkQueue::requeue(const std::string& id) {
       return Status::Ok();
     }
     detail::make_pending(doc, now);
-    return platform::atomic_write_file(dir_ / work, doc.dump());
+    return platform::atomic_write_file(dir_ / work, dump_json(doc));
   }
   if (rec.status().code() != ErrorCode::kNotFound) return rec.status();
 
@@ -160,7 +163,7 @@ Status DirWorkQueue::requeue(const std::string& id) {
   }
   ojson item = detail::requeued_record(id, done->doc, now);
   item["retry_of"] = completed;
-  if (Status s = platform::atomic_create_file(dir_ / work, item.dump()); !s.ok()) return s;
+  if (Status s = platform::atomic_create_file(dir_ / work, dump_json(item)); !s.ok()) return s;
   Result<std::string> moved =
       detail::move_to_archive_subdir({dir_, cfg_, *clock_}, completed, "retried");
   return moved.ok() ? Status::Ok() : moved.status();

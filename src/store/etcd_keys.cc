@@ -9,6 +9,8 @@
 #include <set>
 #include <utility>
 
+#include "core/json_text.h"
+
 namespace dslmodel::store {
 namespace {
 
@@ -99,7 +101,7 @@ std::string etcd_leader_key(std::string_view prefix) {
 
 ArchivedTotals parse_archived_totals(std::string_view value) {
   ArchivedTotals t;
-  json doc = json::parse(value, nullptr, false);
+  json doc = parse_json_or_discarded(value);
   if (doc.is_discarded() || !doc.is_object()) return t;
   t.succeeded = count_member(doc, "succeeded");
   t.failed = count_member(doc, "failed");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "store/etcd_keys.h"
 
@@ -33,7 +34,7 @@ std::string string_field(const json& j, const char* key) {
 }
 
 std::optional<DesiredAgents> parse_desired(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = parse_json_or_discarded(text);
   if (!j.is_object()) return std::nullopt;
   auto target = int_field(j, "target", 0, std::numeric_limits<int>::max());
   if (!target) return std::nullopt;
@@ -46,7 +47,7 @@ std::optional<DesiredAgents> parse_desired(const std::string& text) {
 }
 
 std::optional<PoolMember> parse_member(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = parse_json_or_discarded(text);
   if (!j.is_object()) return std::nullopt;
   PoolMember m;
   m.id = string_field(j, "id");
@@ -112,8 +113,8 @@ Result<std::optional<int>> EtcdPool::set_desired(int target, std::int64_t epoch,
     compares.push_back(
         etcd::Compare::create_revision(leader_key(), etcd::Compare::Op::kEqual, epoch));
   }
-  auto r = client_.txn(
-      compares, {etcd::TxnOp::get(desired_key()), etcd::TxnOp::put(desired_key(), record.dump())});
+  auto r = client_.txn(compares, {etcd::TxnOp::get(desired_key()),
+                                  etcd::TxnOp::put(desired_key(), dump_json(record))});
   if (!r.ok()) return r.status();
   if (!r->succeeded) {
     return Status(ErrorCode::kConflict, fmt::format("fenced: leadership lost (epoch {})", epoch));
@@ -138,7 +139,7 @@ Status EtcdPool::announce(const PoolMember& member, std::int64_t lease_id) {
                        {"agents", member.agents},
                        {"share", member.share},
                        {"updated", format_iso8601(clock_.now())}};
-  auto r = client_.put(member_key(member.id), record.dump(), lease_id);
+  auto r = client_.put(member_key(member.id), dump_json(record), lease_id);
   return r.status();
 }
 

@@ -9,10 +9,12 @@
 #include <optional>
 #include <utility>
 
+#include "core/json_text.h"
 #include "etcd/client.h"
 #include "store/claim_processes.h"
 #include "store/etcd_keys.h"
 #include "store/record_parse.h"
+#include "store/snapshot_build.h"
 #include "store/work_item.h"
 
 namespace dslmodel::store {
@@ -105,8 +107,8 @@ std::optional<std::string> parse_record(const Ctx& ctx, const std::optional<KeyV
   if (kv->value.size() > ctx.cfg.max_file_size) {
     return fmt::format("over the size limit ({} bytes)", ctx.cfg.max_file_size);
   }
-  doc = ojson::parse(kv->value, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return "not a JSON object";
+  doc = record_doc_or_discarded(kv->value);
+  if (doc.is_discarded()) return "not a JSON object";
   return std::nullopt;
 }
 
@@ -150,7 +152,7 @@ Result<Decision> decide_requeue(const Ctx& ctx, const RepairAction& a) {
   if (auto why = detail::repair_claim_blocker(doc, a.expect_claimed_by)) return verdict(*why);
   if (auto why = detail::requeue_wait(doc)) return verdict("postponed: " + *why);
   detail::mark_requeued(doc, a.reason, ctx.now);
-  std::string out = doc.dump();
+  std::string out = dump_json(doc);
   Plan p{{unchanged(*kv)}, {TxnOp::put(kv->key, out)}, {}};
   p.inverse = {{"op", "restore"}, {"file", a.file}, {"content", kv->value}, {"applied", out}};
   return Decision{std::move(p), ""};
@@ -170,7 +172,7 @@ Result<Decision> decide_dead_letter(const Ctx& ctx, const RepairAction& a) {
   detail::mark_dead(doc, a.reason, ctx.now);
   const std::string dead_key = key_of(ctx, dead);
   Plan p{{unchanged(*kv), Compare::absent(dead_key)},
-         {TxnOp::put(dead_key, doc.dump()), TxnOp::del(kv->key)},
+         {TxnOp::put(dead_key, dump_json(doc)), TxnOp::del(kv->key)},
          {}};
   p.inverse = {{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", kv->value}};
   return Decision{std::move(p), ""};
@@ -186,7 +188,7 @@ Result<Decision> decide_retry_failed(const Ctx& ctx, const RepairAction& a) {
   Result<CompletedRecord> parsed = parse_completed(a.file, kv->value);
   if (!parsed.ok() || !parsed->retryable) return verdict("not a retryable failure");
   if (read->kvs[1]) return verdict(work + " exists");
-  const std::string content = detail::retry_item(a.file, doc, ctx.now).dump();
+  const std::string content = dump_json(detail::retry_item(a.file, doc, ctx.now));
   auto slot = archive_slot(ctx, "retried", a.file);
   if (!slot.ok()) return slot.status();
   const std::string work_key = key_of(ctx, work);
@@ -442,40 +444,32 @@ Result<Decision> run_step(const Ctx& ctx, Decide&& decide) {
   return verdict(fmt::format("changed concurrently {} times in a row", kRaceAttempts));
 }
 
-template <typename T>
-void sort_by_file(std::vector<T>& records) {
-  std::sort(records.begin(), records.end(), [](const T& a, const T& b) { return a.file < b.file; });
-}
-
-template <typename T>
-void keep(Result<T>&& parsed, const std::string& name, std::vector<T>& into, Snapshot& snap) {
-  if (parsed.ok()) {
-    into.push_back(std::move(parsed).value());
-  } else {
-    snap.rejected.push_back({name, parsed.status().message()});
-  }
-}
+using detail::keep_record;
 
 void read_value(const std::string& file, std::string_view value, std::size_t max_size,
                 Snapshot& snap) {
   const std::optional<RecordKind> kind = kind_of_file(file);
   if (!kind) return;
+  if (std::optional<std::string> why = file_name_problem(file)) {
+    snap.rejected.push_back({valid_utf8(file), std::move(*why)});
+    return;
+  }
   if (value.size() > max_size) {
     snap.rejected.push_back({file, fmt::format("over the size limit ({} bytes)", max_size)});
     return;
   }
   switch (*kind) {
     case RecordKind::kAgent:
-      keep(parse_agent(file, value), file, snap.agents, snap);
+      keep_record(parse_agent(file, value), file, snap.agents, snap);
       break;
     case RecordKind::kWork:
-      keep(parse_work(file, value), file, snap.work, snap);
+      keep_record(parse_work(file, value), file, snap.work, snap);
       break;
     case RecordKind::kCompleted:
-      keep(parse_completed(file, value), file, snap.completed, snap);
+      keep_record(parse_completed(file, value), file, snap.completed, snap);
       break;
     case RecordKind::kTelemetry:
-      keep(parse_telemetry(file, value), file, snap.telemetry, snap);
+      keep_record(parse_telemetry(file, value), file, snap.telemetry, snap);
       break;
   }
 }
@@ -508,12 +502,7 @@ Result<Snapshot> EtcdStore::snapshot() {
   Result<etcd::RangeResult> totals = client_->range(etcd_totals_key(prefix_), at);
   if (!totals.ok()) return totals.status();
   if (!totals->kvs.empty()) snap.archived = parse_archived_totals(totals->kvs[0].value);
-  sort_by_file(snap.agents);
-  sort_by_file(snap.work);
-  sort_by_file(snap.completed);
-  sort_by_file(snap.telemetry);
-  std::sort(snap.rejected.begin(), snap.rejected.end(),
-            [](const RejectedFile& a, const RejectedFile& b) { return a.name < b.name; });
+  detail::finish_snapshot(snap);
   return snap;
 }
 

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <utility>
 
+#include "core/json_text.h"
 #include "etcd/client.h"
 #include "store/claim_processes.h"
 #include "store/etcd_keys.h"
@@ -54,15 +55,16 @@ Result<ojson> parse_object(const KeyValue& kv, std::string_view file, std::size_
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("{}: over the size limit ({} bytes)", file, max_size));
   }
-  ojson doc = ojson::parse(kv.value, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Status(ErrorCode::kCorrupt, fmt::format("{}: not a JSON object", file));
+  Result<RecordDoc> doc = parse_record_doc(kv.value);
+  if (!doc.ok()) {
+    return Status(ErrorCode::kCorrupt,
+                  fmt::format("{}: {}", valid_utf8(file), doc.status().message()));
   }
-  return doc;
+  return std::move(doc->doc);
 }
 
 bool succeeded(const KeyValue& completed) {
-  ojson doc = ojson::parse(completed.value, nullptr, false);
+  ojson doc = record_doc_or_discarded(completed.value);
   return doc.is_object() && completed_outcome(detail::status_of(doc)) == Outcome::kSucceeded;
 }
 
@@ -125,7 +127,7 @@ Result<std::string> EtcdWorkQueue::add(const NewWork& work) {
   const std::string dead_key = key(kEtcdDeadDir, id);
   Result<etcd::TxnResult> r = client_->txn(
       {Compare::absent(work_key), Compare::absent(completed_key), Compare::absent(dead_key)},
-      {TxnOp::put(work_key, detail::new_work_record(id, work, now).dump())},
+      {TxnOp::put(work_key, dump_json(detail::new_work_record(id, work, now)))},
       {TxnOp::get(work_key), TxnOp::get(completed_key), TxnOp::get(dead_key)});
   if (!r.ok()) return r.status();
   saw(r->revision);
@@ -172,11 +174,11 @@ Result<bool> EtcdWorkQueue::try_claim(Candidate& c, const std::string& agent_id,
   // release, an edit).
   for (int round = 0; round < 2; ++round) {
     if (c.value.size() > cfg_.max_file_size) return false;
-    ojson doc = ojson::parse(c.value, nullptr, false);
+    ojson doc = record_doc_or_discarded(c.value);
     if (doc.is_discarded() || !doc.is_object()) return false;
     if (!detail::is_pending_status(detail::status_of(doc))) return false;
     detail::mark_claimed(doc, agent_id, clock_->now(), lease);
-    std::string text = doc.dump();
+    std::string text = dump_json(doc);
     Result<etcd::TxnResult> r =
         client_->txn({Compare::mod_revision(c.key, Compare::Op::kEqual, c.mod_revision)},
                      {TxnOp::put(c.key, text)}, {TxnOp::get(c.key)});
@@ -259,8 +261,9 @@ Result<FinishOutcome> EtcdWorkQueue::finish(const WorkItem& claimed, const std::
       ops.push_back(TxnOp::put(work_key, doc->dump()));
     } else {
       const std::string record =
-          duplicate ? ""
-                    : detail::completion_record(claimed.id, *doc, agent_id, completion, now).dump();
+          duplicate
+              ? ""
+              : dump_json(detail::completion_record(claimed.id, *doc, agent_id, completion, now));
       Status s = add_completion(*client_, prefix_, {*work, done, completed_key, archived, record},
                                 compares, ops);
       if (!s.ok()) return s;
@@ -336,8 +339,8 @@ Status EtcdWorkQueue::note_processes(const WorkItem& claimed, const std::string&
 
 Status EtcdWorkQueue::heartbeat(const AgentState& agent) {
   if (!detail::valid_record_id(agent.id)) return detail::bad_id("agent", agent.id);
-  Result<std::int64_t> r =
-      client_->put(key(kEtcdAgentDir, agent.id), detail::agent_record(agent, clock_->now()).dump());
+  Result<std::int64_t> r = client_->put(key(kEtcdAgentDir, agent.id),
+                                        dump_json(detail::agent_record(agent, clock_->now())));
   if (!r.ok()) return r.status();
   saw(*r);
   return Status::Ok();
@@ -347,7 +350,7 @@ Status EtcdWorkQueue::record_telemetry(const std::string& id, const nlohmann::js
   if (!detail::valid_record_id(id)) return detail::bad_id("telemetry", id);
   if (!metrics.is_object()) return {ErrorCode::kInvalidArgument, "metrics must be a JSON object"};
   Result<std::int64_t> r = client_->put(
-      key(kEtcdTelemetryDir, id), detail::telemetry_record(id, metrics, clock_->now()).dump());
+      key(kEtcdTelemetryDir, id), dump_json(detail::telemetry_record(id, metrics, clock_->now())));
   if (!r.ok()) return r.status();
   saw(*r);
   return Status::Ok();
@@ -365,11 +368,13 @@ Result<std::vector<WorkItem>> EtcdWorkQueue::list(const std::string& status) {
   std::vector<WorkItem> items;
   for (const KeyValue& kv : *kvs) {
     std::optional<std::string> file = file_for_key(prefix_, kv.key);
-    if (!file || kind_of_file(*file) != RecordKind::kWork) continue;
+    if (!file || kind_of_file(*file) != RecordKind::kWork || file_name_problem(*file)) continue;
     if (kv.value.size() > cfg_.max_file_size) continue;
-    json doc = json::parse(kv.value, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) continue;
-    WorkItem w = detail::work_item_from(*file, doc);
+    // Listed only when the snapshot would count it (store/record_parse.h).
+    if (!parse_work(*file, kv.value).ok()) continue;
+    Result<RecordDoc> doc = parse_record_doc(kv.value);
+    if (!doc.ok()) continue;
+    WorkItem w = detail::work_item_from(*file, json(doc->doc));
     const std::string& st = w.status.empty() ? std::string("pending") : w.status;
     if (want.empty() || st == want) items.push_back(std::move(w));
   }
@@ -457,7 +462,7 @@ Status EtcdWorkQueue::requeue(const std::string& id) {
       if (!retried.ok()) return retried.status();
       const std::string retried_key = key_for_file(prefix_, *retried).value_or("");
       compares = {unchanged(*done), Compare::absent(work_key), Compare::absent(retried_key)};
-      ops = {TxnOp::put(work_key, item.dump()), TxnOp::put(retried_key, done->value),
+      ops = {TxnOp::put(work_key, dump_json(item)), TxnOp::put(retried_key, done->value),
              TxnOp::del(done->key)};
     } else {
       return {ErrorCode::kNotFound, fmt::format("no work item \"{}\" to requeue", id)};

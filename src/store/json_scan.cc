@@ -8,6 +8,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/json_text.h"
+
 namespace dslmodel::store::detail {
 namespace {
 
@@ -40,12 +42,15 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 class Scanner {
  public:
-  Scanner(std::string_view bytes, const std::string_view* keys, std::size_t n, Field* fields)
-      : p_(reinterpret_cast<const unsigned char*>(bytes.data())),
+  Scanner(std::string_view bytes, const std::string_view* keys, std::size_t n, Field* fields,
+          std::vector<OutOfRangeNumber>* out_of_range)
+      : begin_(reinterpret_cast<const unsigned char*>(bytes.data())),
+        p_(begin_),
         end_(p_ + bytes.size()),
         keys_(keys),
         n_(n),
-        fields_(fields) {}
+        fields_(fields),
+        out_of_range_(out_of_range) {}
 
   ScanResult run();
 
@@ -65,22 +70,25 @@ class Scanner {
   bool number(Field* f);
   bool literal(const char* word, std::size_t len);
 
+  const unsigned char* begin_;
   const unsigned char* p_;
   const unsigned char* end_;
   const std::string_view* keys_;
   std::size_t n_;
   Field* fields_;
+  std::vector<OutOfRangeNumber>* out_of_range_;
   Field* current_ = nullptr;  // the member being read at depth 1, when it is a wanted one
   std::string stack_;         // open containers
-  std::string key_;
+  std::string key_;           // the current top-level key
   bool top_object_ = false;
+  ScanResult error_ = ScanResult::kInvalid;  // why value() failed
 };
 
 ScanResult Scanner::run() {
   if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) p_ += 3;
   ws();
   top_object_ = at('{');
-  if (!value()) return ScanResult::kInvalid;
+  if (!value()) return error_;
   ws();
   if (p_ != end_) return ScanResult::kInvalid;
   return top_object_ ? ScanResult::kObject : ScanResult::kNotObject;
@@ -94,6 +102,10 @@ bool Scanner::value() {
     Field* f = target();
     unsigned char c = *p_;
     if (c == '{' || c == '[') {
+      if (stack_.size() >= kMaxJsonDepth) {  // an empty container is a level too
+        error_ = ScanResult::kTooDeep;
+        return false;
+      }
       if (f != nullptr) f->type = c == '{' ? JType::kObject : JType::kArray;
       ++p_;
       ws();
@@ -145,7 +157,7 @@ bool Scanner::key() {
   ws();
   if (!at('"')) return false;
   bool top = stack_.size() == 1 && top_object_;
-  key_.clear();
+  if (top) key_.clear();
   if (!string(top ? &key_ : nullptr)) return false;
   if (top) {
     current_ = nullptr;
@@ -175,36 +187,20 @@ bool Scanner::string(std::string* out) {
       run = p_;
     } else if (c >= 0x20 && c < 0x80) {
       ++p_;
-    } else if (c < 0x20 || !utf8()) {
-      return false;  // a control character, or bad UTF-8
+    } else if (c < 0x20) {
+      return false;
+    } else if (!utf8()) {
+      error_ = ScanResult::kBadUtf8;
+      return false;
     }
   }
 }
 
 // One multi-byte UTF-8 sequence, well-formed per RFC 3629 (no overlongs, no surrogates).
 bool Scanner::utf8() {
-  unsigned char c = *p_;
-  unsigned char lo = 0x80, hi = 0xBF;
-  int more = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    more = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    more = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    more = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return false;
-  }
-  if (end_ - p_ <= more) return false;
-  if (p_[1] < lo || p_[1] > hi) return false;
-  for (int k = 2; k <= more; ++k) {
-    if (p_[k] < 0x80 || p_[k] > 0xBF) return false;
-  }
-  p_ += more + 1;
+  const std::size_t n = utf8_sequence_length(p_, end_);
+  if (n < 2) return false;
+  p_ += n;
   return true;
 }
 
@@ -319,12 +315,24 @@ bool Scanner::number(Field* f) {
       return true;
     }
   }
-  // Like nlohmann (strtod): underflow reads as 0 or a denormal, overflow is an error.
+  // Like nlohmann (strtod): underflow reads as 0 or a denormal. Overflow, which nlohmann makes
+  // an error of the whole text, is a value of its own here.
   double d = 0;
   if (std::from_chars(b, e, d).ec == std::errc::result_out_of_range) {
     d = std::strtod(std::string(b, e).c_str(), nullptr);
   }
-  if (!std::isfinite(d)) return false;
+  if (!std::isfinite(d)) {
+    if (out_of_range_ != nullptr) {
+      out_of_range_->push_back({static_cast<std::size_t>(start - begin_),
+                                static_cast<std::size_t>(p_ - start),
+                                top_object_ && !stack_.empty() ? key_ : std::string()});
+    }
+    if (f != nullptr) {
+      f->type = JType::kOutOfRange;
+      f->s.assign(b, e);
+    }
+    return true;
+  }
   if (f != nullptr) {
     f->type = JType::kFloat;
     f->d = d;
@@ -341,8 +349,8 @@ bool Scanner::literal(const char* word, std::size_t len) {
 }  // namespace
 
 ScanResult scan_top_level(std::string_view bytes, const std::string_view* keys, std::size_t n,
-                          Field* fields) {
-  return Scanner(bytes, keys, n, fields).run();
+                          Field* fields, std::vector<OutOfRangeNumber>* out_of_range) {
+  return Scanner(bytes, keys, n, fields, out_of_range).run();
 }
 
 }  // namespace dslmodel::store::detail

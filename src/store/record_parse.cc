@@ -9,82 +9,239 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "core/json_text.h"
+#include "core/rules.h"
 #include "dslmodel/time.h"
 #include "store/json_scan.h"
+#include "store/work_item.h"
 
 namespace dslmodel::store {
 namespace {
 
 using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
 
 using detail::Field;
 using detail::JType;
+using detail::ScanResult;
 
 Status corrupt(std::string reason) { return {ErrorCode::kCorrupt, std::move(reason)}; }
+
+Status scan_error(ScanResult r) {
+  switch (r) {
+    case ScanResult::kObject:
+      break;
+    case ScanResult::kNotObject:
+      return corrupt("not a JSON object");
+    case ScanResult::kTooDeep:
+      return corrupt(too_deep_reason());
+    case ScanResult::kBadUtf8:
+      return corrupt("not valid UTF-8");
+    case ScanResult::kInvalid:
+      return corrupt("invalid JSON");
+  }
+  return Status::Ok();
+}
+
+// The members of one record: those a kind reads, and where numbers no double holds are.
+template <std::size_t N>
+struct TopLevel {
+  std::array<Field, N> fields;
+  std::vector<detail::OutOfRangeNumber> huge;
+};
 
 // Scans `bytes`, keeping the members named in `keys`; the error is the rejection reason.
 template <std::size_t N>
 Status parse_top_level(std::string_view bytes, const std::array<std::string_view, N>& keys,
-                       std::array<Field, N>& fields) {
+                       TopLevel<N>& top) {
   if (bytes.empty()) return corrupt("empty file");
-  switch (detail::scan_top_level(bytes, keys.data(), N, fields.data())) {
-    case detail::ScanResult::kObject:
-      return Status::Ok();
-    case detail::ScanResult::kNotObject:
-      return corrupt("not a JSON object");
-    case detail::ScanResult::kInvalid:
-      break;
-  }
-  return corrupt("invalid JSON");
+  return scan_error(detail::scan_top_level(bytes, keys.data(), N, top.fields.data(), &top.huge));
 }
 
-// Typed access to collected fields; remembers the first type error.
+// A member of a parsed document as the scanner would have kept it.
+Field field_of(const json& v) {
+  Field f;
+  switch (v.type()) {
+    case json::value_t::null:
+    case json::value_t::discarded:
+      f.type = JType::kNull;
+      break;
+    case json::value_t::boolean:
+      f.type = JType::kBool;
+      break;
+    case json::value_t::number_integer:
+      f.type = JType::kInt;
+      f.i = v.get<std::int64_t>();
+      break;
+    case json::value_t::number_unsigned:
+      f.type = JType::kUnsigned;
+      f.u = v.get<std::uint64_t>();
+      break;
+    case json::value_t::number_float:
+      f.type = JType::kFloat;
+      f.d = v.get<double>();
+      break;
+    case json::value_t::string:
+      f.type = JType::kString;
+      f.s = v.get<std::string>();
+      break;
+    case json::value_t::object:
+      f.type = JType::kObject;
+      break;
+    case json::value_t::array:
+    case json::value_t::binary:
+      f.type = JType::kArray;
+      break;
+  }
+  return f;
+}
+
+// A value as a warning quotes it: strings quoted, long text cut.
+std::string shown(const Field& f) {
+  std::string text;
+  switch (f.type) {
+    case JType::kInt:
+      return std::to_string(f.i);
+    case JType::kUnsigned:
+      return std::to_string(f.u);
+    case JType::kFloat:
+      return fmt::format("{}", f.d);
+    case JType::kString:
+      text = "\"" + f.s + "\"";
+      break;
+    case JType::kOutOfRange:
+      text = f.s;
+      break;
+    default:
+      return "";
+  }
+  constexpr std::size_t kMax = 24;
+  if (text.size() > kMax) {
+    text = fmt::format("{}... ({} characters)", valid_utf8(text.substr(0, kMax)), text.size());
+  }
+  return text;
+}
+
+// An integer written as decimal text, optionally signed; nullopt for anything else.
+std::optional<std::int64_t> integer_text(std::string_view s) {
+  std::int64_t v = 0;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+bool absent(const Field& f) { return f.type == JType::kAbsent || f.type == JType::kNull; }
+
+// Typed access to collected fields. An essential field that is unusable fails the record
+// (status()); any other one is ignored and noted (warning()).
 class Fields {
  public:
   Fields(const Field* fields, const std::string_view* names) : f_(fields), names_(names) {}
 
   Status status() const { return error_; }
+  const std::string& warning() const { return warning_; }
 
-  std::optional<std::string> str(int k) {
+  // Essential: a string, or an integer written as a number (ids).
+  std::optional<std::string> id(int k) {
     const Field& f = f_[k];
+    if (f.type == JType::kInt) return std::to_string(f.i);
+    if (f.type == JType::kUnsigned) return std::to_string(f.u);
     if (absent(f)) return std::nullopt;
     if (f.type == JType::kString) return f.s;
     fail(k, "a string");
     return std::nullopt;
   }
-  // Strings, and integers written as numbers (ids).
-  std::optional<std::string> id(int k) {
+  // Essential: a string.
+  std::string status(int k) {
     const Field& f = f_[k];
-    if (f.type == JType::kInt) return std::to_string(f.i);
-    if (f.type == JType::kUnsigned) return std::to_string(f.u);
-    return str(k);
+    if (f.type == JType::kString) return ::dslmodel::detail::lower(f.s);
+    if (!absent(f)) fail(k, "a string");
+    return "";
   }
-  std::optional<std::int64_t> integer(int k) {
-    const Field& f = f_[k];
-    if (absent(f)) return std::nullopt;
-    if (f.type == JType::kInt) return f.i;
-    if (f.type == JType::kUnsigned && f.u <= static_cast<std::uint64_t>(INT64_MAX)) {
-      return static_cast<std::int64_t>(f.u);
-    }
-    if (f.type == JType::kFloat && std::trunc(f.d) == f.d && std::fabs(f.d) < 9e18) {
-      return static_cast<std::int64_t>(f.d);
-    }
-    fail(k, "an integer");
-    return std::nullopt;
-  }
-  std::optional<double> number(int k) {
+  std::optional<std::string> str(int k) {
     const Field& f = f_[k];
     if (absent(f)) return std::nullopt;
-    if (f.type == JType::kInt) return static_cast<double>(f.i);
-    if (f.type == JType::kUnsigned) return static_cast<double>(f.u);
-    if (f.type == JType::kFloat) return f.d;
-    fail(k, "a number");
+    if (f.type == JType::kString) return f.s;
+    note(k, "is not a string");
     return std::nullopt;
   }
-  // An ISO-8601 string or unix seconds. `invalid` is set for a string that does not parse.
+  // Whole numbers within `range`: integers, integral floats, numeric strings.
+  std::optional<std::int64_t> integer(int k, IntRange range) {
+    const Field& f = f_[k];
+    if (absent(f)) return std::nullopt;
+    std::optional<std::int64_t> v;
+    switch (f.type) {
+      case JType::kInt:
+        v = f.i;
+        break;
+      case JType::kUnsigned:
+        if (f.u <= static_cast<std::uint64_t>(INT64_MAX)) v = static_cast<std::int64_t>(f.u);
+        break;
+      case JType::kFloat:
+        if (std::trunc(f.d) != f.d) {
+          note(k, fmt::format("is not an integer: {}", shown(f)));
+          return std::nullopt;
+        }
+        if (std::fabs(f.d) < 9e18) v = static_cast<std::int64_t>(f.d);
+        break;
+      case JType::kString:
+        v = integer_text(f.s);
+        if (!v && (f.s.empty() || f.s.find_first_not_of("+-0123456789") != std::string::npos)) {
+          note(k, fmt::format("is not an integer: {}", shown(f)));
+          return std::nullopt;
+        }
+        break;
+      case JType::kOutOfRange:
+        break;
+      default:
+        note(k, "is not an integer");
+        return std::nullopt;
+    }
+    if (v && *v >= range.min && *v <= range.max) return v;
+    out_of_range(k, range);
+    return std::nullopt;
+  }
+  // A number within `range` (fractions kept).
+  std::optional<double> number(int k, IntRange range) {
+    const Field& f = f_[k];
+    if (absent(f)) return std::nullopt;
+    std::optional<double> v = number_or_none(f);
+    if (!v && f.type != JType::kOutOfRange) {
+      note(k, "is not a number");
+      return std::nullopt;
+    }
+    if (v && *v >= static_cast<double>(range.min) && *v <= static_cast<double>(range.max)) {
+      return v;
+    }
+    out_of_range(k, range);
+    return std::nullopt;
+  }
+  // A number (fractions dropped), a numeric string or a priority word; 0 when unusable.
+  std::int64_t priority(int k) {
+    const Field& f = f_[k];
+    if (f.type == JType::kString) {
+      if (std::optional<std::int64_t> w = priority_of_word(f.s)) return *w;
+      if (f.s.empty() || f.s.find_first_not_of("+-0123456789") != std::string::npos) {
+        note(k, fmt::format("is not a number or one of low, medium, high, critical: {}", shown(f)));
+        return 0;
+      }
+    }
+    if (f.type == JType::kFloat) {
+      const double d = std::trunc(f.d);
+      if (d >= static_cast<double>(kPriorityRange.min) &&
+          d <= static_cast<double>(kPriorityRange.max)) {
+        return static_cast<std::int64_t>(d);
+      }
+      out_of_range(k, kPriorityRange);
+      return 0;
+    }
+    return integer(k, kPriorityRange).value_or(0);
+  }
+  // An ISO-8601 string or unix seconds. `invalid` is set for a value that does not parse.
   std::optional<TimePoint> time(int k, bool* invalid = nullptr) {
     const Field& f = f_[k];
     if (absent(f)) return std::nullopt;
@@ -98,13 +255,32 @@ class Fields {
       if (invalid != nullptr) *invalid = true;
       return std::nullopt;
     }
-    fail(k, "a string");
+    if (invalid != nullptr) *invalid = true;
+    note(k, "is not a time (an ISO-8601 string or unix seconds)");
     return std::nullopt;
   }
   JType type(int k) const { return f_[k].type; }
 
+  // Adds a note about the record as a whole.
+  void note_record(std::string_view what) { append(what); }
+
+  // Notes each top-level member holding a number no double holds, but for the fields read here
+  // directly (they have their own note).
+  void note_huge(const std::vector<detail::OutOfRangeNumber>& huge, std::size_t n) {
+    std::string last;
+    for (const detail::OutOfRangeNumber& h : huge) {
+      bool direct = false;
+      for (std::size_t k = 0; k < n; ++k) {
+        direct = direct || (names_[k] == h.top_key && f_[k].type == JType::kOutOfRange);
+      }
+      if (direct || h.top_key == last) continue;
+      last = h.top_key;
+      append(fmt::format("field \"{}\" holds a number out of range for a double, read as null",
+                         valid_utf8(h.top_key)));
+    }
+  }
+
  private:
-  static bool absent(const Field& f) { return f.type == JType::kAbsent || f.type == JType::kNull; }
   static std::optional<double> number_or_none(const Field& f) {
     if (f.type == JType::kInt) return static_cast<double>(f.i);
     if (f.type == JType::kUnsigned) return static_cast<double>(f.u);
@@ -114,24 +290,57 @@ class Fields {
   void fail(int k, std::string_view what) {
     if (error_.ok()) error_ = corrupt(fmt::format("field \"{}\" is not {}", names_[k], what));
   }
+  void note(int k, std::string_view what) {
+    append(fmt::format("field \"{}\" {}, ignored", names_[k], what));
+  }
+  void out_of_range(int k, IntRange range) {
+    append(fmt::format("field \"{}\" is out of range: {} (allowed {} to {}), ignored", names_[k],
+                       shown(f_[k]), range.min, range.max));
+  }
+  void append(std::string_view text) {
+    if (!warning_.empty()) warning_ += "; ";
+    warning_ += text;
+  }
 
   const Field* f_;
   const std::string_view* names_;
   Status error_;
+  std::string warning_;
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
+// The note for a status the metrics do not know, saying how the record counts.
+void note_status(Fields& f, const std::string& status, bool known, std::string_view counts_as) {
+  if (!known)
+    f.note_record(fmt::format("status \"{}\" is unknown: {}", valid_utf8(status), counts_as));
 }
 
-std::int64_t clamp_to_int64(double v) {
-  if (std::isnan(v)) return 0;
-  if (v >= 9.2e18) return INT64_MAX;
-  if (v <= -9.2e18) return INT64_MIN;
-  return static_cast<std::int64_t>(v);
+constexpr std::array<std::string_view, 10> kWorkKeys = {
+    "id",         "status",        "priority", "created",      "claimed_by",
+    "claimed_at", "lease_expires", "attempts", "max_attempts", "timeout_s"};
+
+Result<WorkRecord> work_from_fields(std::string_view file_name, const Field* fields,
+                                    const std::vector<detail::OutOfRangeNumber>* huge) {
+  Fields f(fields, kWorkKeys.data());
+  if (huge != nullptr) f.note_huge(*huge, kWorkKeys.size());
+  WorkRecord r;
+  r.file = file_name;
+  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
+  r.status = f.status(1);
+  if (!f.status().ok()) return f.status();
+  note_status(f, r.status, ::dslmodel::detail::is_known_work_status(r.status),
+              "counted in the queue, neither pending nor in progress");
+  r.priority = f.priority(2);
+  r.created = f.time(3);
+  r.claimed_by = f.str(4).value_or("");
+  r.claimed_at = f.time(5);
+  r.lease_expires = f.time(6);
+  r.attempts = f.integer(7, kAttemptsRange).value_or(0);
+  r.max_attempts = f.integer(8, kMaxAttemptsRange);
+  if (std::optional<double> t = f.number(9, kTimeoutRange)) {
+    r.timeout_s = static_cast<std::int64_t>(std::ceil(*t));
+  }
+  r.warning = f.warning();
+  return r;
 }
 
 }  // namespace
@@ -155,6 +364,25 @@ std::string_view id_from_file_name(std::string_view name) {
   return start <= end ? name.substr(start, end - start) : std::string_view{};
 }
 
+std::optional<std::string> file_name_problem(std::string_view name) {
+  if (!is_valid_utf8(name)) return "file name is not valid UTF-8";
+  if (kind_of_file(name) == RecordKind::kWork &&
+      !detail::valid_record_id(id_from_file_name(name))) {
+    return "the id in the file name is not 1 to 128 of A-Z a-z 0-9 . _ -: no agent could report "
+           "on it";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> priority_of_word(std::string_view word) {
+  const std::string w = ::dslmodel::detail::lower(word);
+  if (w == "low") return -10;
+  if (w == "medium") return 0;
+  if (w == "high") return 10;
+  if (w == "critical") return 20;
+  return std::nullopt;
+}
+
 Outcome completed_outcome(std::string_view status) {
   if (status.empty() || status == "completed" || status == "success" || status == "succeeded" ||
       status == "done") {
@@ -167,79 +395,82 @@ Outcome completed_outcome(std::string_view status) {
 Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 8> kKeys = {
       "id", "status", "heartbeat", "last_heartbeat", "pid", "host", "current_work", "created"};
-  std::array<Field, kKeys.size()> fields;
-  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  TopLevel<kKeys.size()> top;
+  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
+  const auto& fields = top.fields;
   Fields f(fields.data(), kKeys.data());
+  f.note_huge(top.huge, kKeys.size());
   AgentRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = lower(f.str(1).value_or(""));
-  int hb = f.type(2) != JType::kAbsent && f.type(2) != JType::kNull ? 2 : 3;
+  r.status = f.status(1);
+  if (!f.status().ok()) return f.status();
+  note_status(f, r.status, ::dslmodel::detail::is_known_agent_status(r.status),
+              "counted, not as active");
+  int hb = !absent(fields[2]) ? 2 : 3;
   r.heartbeat = f.time(hb, &r.heartbeat_invalid);
-  r.pid = f.integer(4);
+  r.pid = f.integer(4, kPidRange);
   r.host = f.str(5).value_or("");
   r.current_work = f.str(6).value_or("");
-  if (!f.status().ok()) return f.status();
-  Fields extra = f;  // the start time only feeds the capacity model: a bad one is ignored
-  r.created = extra.time(7);
+  r.created = f.time(7);
+  r.warning = f.warning();
   return r;
 }
 
 Result<WorkRecord> parse_work(std::string_view file_name, std::string_view bytes) {
-  static constexpr std::array<std::string_view, 9> kKeys = {
-      "id",         "status",        "priority", "created",     "claimed_by",
-      "claimed_at", "lease_expires", "attempts", "max_attempts"};
-  std::array<Field, kKeys.size()> fields;
-  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
-  Fields f(fields.data(), kKeys.data());
-  WorkRecord r;
-  r.file = file_name;
-  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = lower(f.str(1).value_or(""));
-  r.priority = clamp_to_int64(f.number(2).value_or(0));
-  r.created = f.time(3);
-  r.claimed_by = f.str(4).value_or("");
-  r.claimed_at = f.time(5);
-  r.lease_expires = f.time(6);
-  r.attempts = f.integer(7).value_or(0);
-  r.max_attempts = f.integer(8);
-  if (!f.status().ok()) return f.status();
-  return r;
+  TopLevel<kWorkKeys.size()> top;
+  if (Status s = parse_top_level(bytes, kWorkKeys, top); !s.ok()) return s;
+  return work_from_fields(file_name, top.fields.data(), &top.huge);
+}
+
+Result<WorkRecord> work_record_of(std::string_view file_name, const json& doc) {
+  if (!doc.is_object()) return corrupt("not a JSON object");
+  std::array<Field, kWorkKeys.size()> fields;
+  for (std::size_t k = 0; k < kWorkKeys.size(); ++k) {
+    auto it = doc.find(kWorkKeys[k]);
+    if (it != doc.end()) fields[k] = field_of(*it);
+  }
+  return work_from_fields(file_name, fields.data(), nullptr);
 }
 
 Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 10> kKeys = {
       "id",       "status",       "finished",    "command", "prompt",
       "attempts", "max_attempts", "duration_ms", "created", "claimed_at"};
-  std::array<Field, kKeys.size()> fields;
-  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  TopLevel<kKeys.size()> top;
+  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
+  const auto& fields = top.fields;
   Fields f(fields.data(), kKeys.data());
+  f.note_huge(top.huge, kKeys.size());
   CompletedRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = lower(f.str(1).value_or(""));
-  r.finished = f.time(2);
+  r.status = f.status(1);
   if (!f.status().ok()) return f.status();
+  note_status(f, r.status, ::dslmodel::detail::is_known_completed_status(r.status),
+              "counted as neither succeeded nor failed");
+  r.finished = f.time(2);
   bool payload = f.type(3) == JType::kArray || f.type(4) == JType::kString;
-  Fields counts = f;  // attempts that are not integers make a record not retryable, not invalid
-  std::optional<std::int64_t> attempts = counts.integer(5);
-  std::optional<std::int64_t> max_attempts = counts.integer(6);
+  // Attempts that are not integers make a record not retryable.
+  std::optional<std::int64_t> attempts = f.integer(5, kAttemptsRange);
+  std::optional<std::int64_t> max_attempts = f.integer(6, kMaxAttemptsRange);
   r.retryable = completed_outcome(r.status) == Outcome::kFailed && payload && attempts &&
-                max_attempts && counts.status().ok() && *attempts < *max_attempts;
-  // Timings only feed the capacity model: wrong-typed ones are ignored, not fatal.
-  Fields timing = f;
-  if (std::optional<double> ms = timing.number(7); ms && *ms >= 0 && *ms < 1e12) {
+                max_attempts && *attempts < *max_attempts;
+  // Timings only feed the capacity model (docs/policy.md).
+  constexpr IntRange kDurationRange{0, 1'000'000'000'000};
+  if (std::optional<double> ms = f.number(7, kDurationRange)) {
     r.duration = std::chrono::milliseconds(std::llround(*ms));
   }
-  r.created = timing.time(8);
-  r.claimed_at = timing.time(9);
+  r.created = f.time(8);
+  r.claimed_at = f.time(9);
+  r.warning = f.warning();
   return r;
 }
 
 namespace {
 
 // startTimeUnixNano is a decimal string in OTLP/JSON, a number in some exporters.
-std::optional<TimePoint> nanos_to_time(const json& v) {
+std::optional<TimePoint> nanos_to_time(const ojson& v) {
   std::uint64_t ns = 0;
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
@@ -256,18 +487,18 @@ std::optional<TimePoint> nanos_to_time(const json& v) {
 }
 
 // Counts spans of an OTLP/JSON export; `first` gets the first span's start time.
-std::int64_t count_otlp_spans(const json& resource_spans, std::optional<TimePoint>& first) {
+std::int64_t count_otlp_spans(const ojson& resource_spans, std::optional<TimePoint>& first) {
   std::int64_t count = 0;
-  for (const json& rs : resource_spans) {
+  for (const ojson& rs : resource_spans) {
     if (!rs.is_object()) continue;
     for (const char* scope_key : {"scopeSpans", "instrumentationLibrarySpans"}) {
       auto scopes = rs.find(scope_key);
       if (scopes == rs.end() || !scopes->is_array()) continue;
-      for (const json& scope : *scopes) {
+      for (const ojson& scope : *scopes) {
         if (!scope.is_object()) continue;
         auto spans = scope.find("spans");
         if (spans == scope.end() || !spans->is_array()) continue;
-        for (const json& span : *spans) {
+        for (const ojson& span : *spans) {
           if (!first && span.is_object()) {
             auto start = span.find("startTimeUnixNano");
             if (start != span.end()) first = nanos_to_time(*start);
@@ -284,22 +515,63 @@ std::int64_t count_otlp_spans(const json& resource_spans, std::optional<TimePoin
 
 Result<TelemetryRecord> parse_telemetry(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 3> kKeys = {"id", "timestamp", "resourceSpans"};
-  std::array<Field, kKeys.size()> fields;
-  if (Status s = parse_top_level(bytes, kKeys, fields); !s.ok()) return s;
+  TopLevel<kKeys.size()> top;
+  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
+  const auto& fields = top.fields;
   Fields f(fields.data(), kKeys.data());
+  f.note_huge(top.huge, kKeys.size());
   TelemetryRecord r;
   r.file = file_name;
   r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.timestamp = f.time(1);
   if (!f.status().ok()) return f.status();
+  r.timestamp = f.time(1);
+  r.warning = f.warning();
   if (f.type(2) == JType::kArray) {
-    json doc = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return corrupt("invalid JSON");
+    Result<RecordDoc> doc = parse_record_doc(bytes);
+    if (!doc.ok()) return doc.status();
     std::optional<TimePoint> first;
-    r.count = count_otlp_spans(*doc.find("resourceSpans"), first);
+    r.count = count_otlp_spans(*doc->doc.find("resourceSpans"), first);
     if (!r.timestamp) r.timestamp = first;
   }
   return r;
+}
+
+Result<RecordDoc> parse_record_doc(std::string_view bytes) {
+  if (bytes.empty()) return corrupt("empty file");
+  std::vector<detail::OutOfRangeNumber> huge;
+  ScanResult scanned = detail::scan_top_level(bytes, nullptr, 0, nullptr, &huge);
+  if (scanned != ScanResult::kObject) return scan_error(scanned);
+  RecordDoc out;
+  std::string patched;
+  if (!huge.empty()) {
+    // nlohmann refuses a whole text for one such number: read each as null instead.
+    patched.reserve(bytes.size());
+    std::size_t at = 0;
+    for (const detail::OutOfRangeNumber& n : huge) {
+      patched.append(bytes.substr(at, n.offset - at));
+      patched.append("null");
+      at = n.offset + n.length;
+      std::string what = fmt::format(
+          "a number in field \"{}\" is out of range for a double ({} "
+          "characters), read as null",
+          n.top_key, n.length);
+      if (out.warning.find(what) == std::string::npos) {
+        if (!out.warning.empty()) out.warning += "; ";
+        out.warning += what;
+      }
+    }
+    patched.append(bytes.substr(at));
+    bytes = patched;
+  }
+  out.doc = ojson::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (out.doc.is_discarded() || !out.doc.is_object()) return corrupt("invalid JSON");
+  return out;
+}
+
+ojson record_doc_or_discarded(std::string_view bytes) {
+  Result<RecordDoc> r = parse_record_doc(bytes);
+  if (!r.ok()) return ojson(ojson::value_t::discarded);
+  return std::move(r->doc);
 }
 
 }  // namespace dslmodel::store

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/record_parse.h"
@@ -56,12 +57,6 @@ std::string as_str(const J& doc, const char* key) {
   return it != doc.end() && it->is_string() ? it->template get<std::string>() : std::string();
 }
 
-std::optional<TimePoint> as_time(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  if (it == doc.end() || !it->is_string()) return std::nullopt;
-  return parse_iso8601(it->get_ref<const std::string&>());
-}
-
 // "command" as argv; false when present but not a non-empty array of strings.
 bool read_command(const json& doc, std::vector<std::string>& argv) {
   auto it = doc.find("command");
@@ -75,14 +70,6 @@ bool read_command(const json& doc, std::vector<std::string>& argv) {
     argv.push_back(arg.get<std::string>());
   }
   return true;
-}
-
-std::optional<Seconds> read_timeout(const json& doc) {
-  auto it = doc.find("timeout_s");
-  if (it == doc.end() || !it->is_number()) return std::nullopt;
-  double d = it->get<double>();
-  if (!std::isfinite(d) || d < 0 || d > 1e12) return std::nullopt;
-  return Seconds(static_cast<Seconds::rep>(std::ceil(d)));
 }
 
 void copy_members(const ojson& from, ojson& to, std::initializer_list<const char*> keys) {
@@ -118,19 +105,25 @@ WorkItem work_item_from(std::string_view file, const json& doc) {
   w.file = std::string(file);
   w.id = kind_of_file(file) == RecordKind::kWork ? std::string(id_from_file_name(file))
                                                  : as_str(doc, "id");
-  w.status = lower(as_str(doc, "status"));
   w.command_invalid = !read_command(doc, w.command);
   if (auto it = doc.find("prompt"); it != doc.end() && it->is_string()) {
     w.prompt = it->get<std::string>();
   }
-  w.priority = as_int(doc, "priority").value_or(0);
-  w.attempts = as_int(doc, "attempts").value_or(0);
-  w.max_attempts = as_int(doc, "max_attempts").value_or(w.max_attempts);
-  w.timeout = read_timeout(doc);
-  w.claimed_by = as_str(doc, "claimed_by");
-  w.created = as_time(doc, "created");
-  w.claimed_at = as_time(doc, "claimed_at");
-  w.lease_expires = as_time(doc, "lease_expires");
+  // The fields the snapshot counts, by the same rules (store/record_parse.h).
+  Result<WorkRecord> r = work_record_of(file, doc);
+  if (r.ok()) {
+    w.status = r->status;
+    w.priority = r->priority;
+    w.attempts = r->attempts;
+    w.max_attempts = r->max_attempts.value_or(w.max_attempts);
+    if (r->timeout_s) w.timeout = Seconds(*r->timeout_s);
+    w.claimed_by = r->claimed_by;
+    w.created = r->created;
+    w.claimed_at = r->claimed_at;
+    w.lease_expires = r->lease_expires;
+  } else {
+    w.status = lower(as_str(doc, "status"));
+  }
   w.raw = doc;
   return w;
 }
@@ -149,10 +142,12 @@ Result<LoadedRecord> load_record(const fs::path& path, std::size_t max_size) {
   Status s = platform::read_file_at(AT_FDCWD, path.c_str(), max_size, rec.text);
   if (!s.ok())
     return Status(s.code(), fmt::format("{}: {}", path.filename().string(), s.message()));
-  rec.doc = ojson::parse(rec.text, nullptr, false);
-  if (rec.doc.is_discarded() || !rec.doc.is_object()) {
-    return Status(ErrorCode::kCorrupt, path.filename().string() + ": not a JSON object");
+  Result<RecordDoc> doc = parse_record_doc(rec.text);
+  if (!doc.ok()) {
+    return Status(ErrorCode::kCorrupt, fmt::format("{}: {}", valid_utf8(path.filename().string()),
+                                                   doc.status().message()));
   }
+  rec.doc = std::move(doc->doc);
   return rec;
 }
 
@@ -171,13 +166,18 @@ Status for_each_work_file(const fs::path& dir, std::size_t max_size, std::string
   }
   for (dirent* e = ::readdir(d); e != nullptr; e = ::readdir(d)) {
     std::string_view name = e->d_name;
-    if (kind_of_file(name) != RecordKind::kWork) continue;
+    if (kind_of_file(name) != RecordKind::kWork || file_name_problem(name)) continue;
     if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     if (!platform::read_file_at(fd, e->d_name, max_size, buf).ok()) continue;
     fn(name, buf);
   }
   ::closedir(d);
   return Status::Ok();
+}
+
+std::int64_t priority_or_zero(const ojson& doc) {
+  Result<WorkRecord> r = work_record_of("", json(doc));
+  return r.ok() ? r->priority : 0;
 }
 
 std::int64_t int_or(const ojson& doc, const char* key, std::int64_t fallback) {
@@ -220,7 +220,7 @@ ojson requeued_record(std::string_view id, const ojson& from, TimePoint now) {
   std::string stored_id = as_str(from, "id");
   item["id"] = stored_id.empty() ? std::string(id) : stored_id;
   item["status"] = "pending";
-  item["priority"] = int_or(from, "priority", 0);
+  item["priority"] = priority_or_zero(from);
   item["created"] = format_iso8601(now);
   item["attempts"] = 0;
   item["max_attempts"] = int_or(from, "max_attempts", WorkItem{}.max_attempts);
@@ -248,13 +248,15 @@ Status check_new_work(const NewWork& work) {
   if (work.command.empty() == !work.prompt.has_value()) {
     return {ErrorCode::kInvalidArgument, "a work item needs exactly one of a command or a prompt"};
   }
-  if (work.max_attempts < 1) {
+  // The ranges the readers hold work files to (store/record_parse.h).
+  auto outside = [](const char* what, std::int64_t v, IntRange r) -> Status {
+    if (v >= r.min && v <= r.max) return Status::Ok();
     return {ErrorCode::kInvalidArgument,
-            fmt::format("max_attempts must be at least 1, got {}", work.max_attempts)};
-  }
-  if (work.timeout && work.timeout->count() < 0) {
-    return {ErrorCode::kInvalidArgument, "timeout must not be negative"};
-  }
+            fmt::format("{} {} is out of range: allowed {} to {}", what, v, r.min, r.max)};
+  };
+  if (Status s = outside("max_attempts", work.max_attempts, kMaxAttemptsRange); !s.ok()) return s;
+  if (Status s = outside("priority", work.priority, kPriorityRange); !s.ok()) return s;
+  if (work.timeout) return outside("timeout (seconds)", work.timeout->count(), kTimeoutRange);
   return Status::Ok();
 }
 

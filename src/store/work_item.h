@@ -27,8 +27,9 @@ bool is_claimed_status(std::string_view status);
 // "pending" or empty (lower-cased).
 bool is_pending_status(std::string_view status);
 
-// The item a record describes. Never fails: fields of the wrong type take their defaults, and a
-// "command" that is not a non-empty array of strings sets command_invalid. `file` is
+// The item a record describes, its fields read as parse_work() reads them. Never fails: fields
+// of the wrong type take their defaults, and a "command" that is not a non-empty array of
+// strings sets command_invalid. `file` is
 // "work_<id>.json"; WorkItem::id is the id the file name implies.
 WorkItem work_item_from(std::string_view file, const nlohmann::json& doc);
 
@@ -43,12 +44,14 @@ struct LoadedRecord {
   nlohmann::ordered_json doc;
 };
 
-// Reads and parses `path` (no symlinks, at most `max_size` bytes). kNotFound when it does not
-// exist; kCorrupt "not a JSON object"; kInvalidArgument / kIo as platform::read_file_limited.
+// Reads and parses `path` (no symlinks, at most `max_size` bytes) as parse_record_doc() does.
+// kNotFound when it does not exist; kCorrupt "<file>: <reason>" with parse_record_doc()'s reason;
+// kInvalidArgument / kIo as platform::read_file_limited.
 Result<LoadedRecord> load_record(const std::filesystem::path& path, std::size_t max_size);
 
 // Calls fn(file name, bytes) for every work_*.json at the top level of `dir` that is a regular
-// file of at most `max_size` bytes (others are skipped), in directory order. `buf` is reused.
+// file of at most `max_size` bytes and whose name has no file_name_problem() (others are
+// skipped), in directory order. `buf` is reused.
 // Fails with kNotFound "coordination directory not found: <dir>" or kIo when `dir` cannot be
 // opened.
 Status for_each_work_file(const std::filesystem::path& dir, std::size_t max_size, std::string& buf,
@@ -59,6 +62,9 @@ std::string status_of(const nlohmann::ordered_json& doc);
 
 // Finished statuses: "completed", "failed", "cancelled", "dead" (lower-cased).
 bool is_finished_status(std::string_view status);
+
+// The "priority" as parse_work() reads it (words, numeric strings), 0 when unusable.
+std::int64_t priority_or_zero(const nlohmann::ordered_json& doc);
 
 // The integer member `key`, or `fallback` when absent or not an integer.
 std::int64_t int_or(const nlohmann::ordered_json& doc, const char* key, std::int64_t fallback);
@@ -87,7 +93,8 @@ nlohmann::ordered_json requeued_record(std::string_view id, const nlohmann::orde
 Status bad_id(std::string_view what, std::string_view id);
 
 // Ok, or kInvalidArgument naming what is wrong with a new item: a bad id (an empty id is fine:
-// one is generated), neither or both of command/prompt, max_attempts < 1, a negative timeout.
+// one is generated), neither or both of command/prompt, max_attempts, priority or the timeout
+// outside the ranges the readers accept (kMaxAttemptsRange, kPriorityRange, kTimeoutRange).
 Status check_new_work(const NewWork& work);
 
 // The pending record add() writes: {"id","status":"pending","priority","created":now,

@@ -5,6 +5,8 @@
 #include <random>
 #include <span>
 
+#include "core/json_text.h"
+
 namespace dslmodel::telemetry {
 namespace {
 
@@ -126,9 +128,7 @@ nlohmann::json encode_export(const std::vector<SpanData>& spans, const Resource&
   return json{{"resourceSpans", std::move(resource_spans)}};
 }
 
-std::string dump_json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string dump_json(const nlohmann::json& j) { return ::dslmodel::dump_json(j); }
 
 TraceId new_trace_id() { return random_nonzero_id<16>(); }
 SpanId new_span_id() { return random_nonzero_id<8>(); }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_text.h"
 #include "platform/files.h"
 #include "telemetry/prometheus.h"
 
@@ -80,15 +81,11 @@ Result<std::int64_t> validate_doc(const json& doc) {
   return n;
 }
 
-Result<json> parse(std::string_view body) {
-  try {
-    return json::parse(body.begin(), body.end());
-  } catch (const json::exception& e) {
-    return Status(ErrorCode::kCorrupt, fmt::format("invalid JSON: {}", e.what()));
-  }
-}
+// The depth bound comes first: a span nested 100,000 levels deep is refused before any tree is
+// built (core/json_text.h).
+Result<json> parse(std::string_view body) { return parse_json(body); }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) { return dump_json(j); }
 
 // Packs the spans of a validated export into exports whose serialization stays under `limit`.
 class Splitter {

@@ -1,5 +1,6 @@
 #include "store/dir_store.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -107,10 +108,56 @@ TEST_F(DirStoreTest, BadFilesAreRejectedWithReasonsAndTheRestCounted) {
                          {"work_empty.json", "empty file"},
                          {"work_trunc.json", "invalid JSON"},
                          {"work_type.json", "field \"status\" is not a string"},
-                         {"work_utf8.json", "invalid JSON"},
+                         {"work_utf8.json", "not valid UTF-8"},
                      }));
   EXPECT_TRUE(std::is_sorted(s.rejected.begin(), s.rejected.end(),
                              [](auto& a, auto& b) { return a.name < b.name; }));
+}
+
+TEST_F(DirStoreTest, DuplicateIdsCountOnce) {
+  for (int i = 0; i < 2000; ++i) {
+    write(fmt::format("agent_{:04}.json", i), R"({"id": "agent_1", "status": "active"})");
+  }
+  write("agent_zz.json", R"({"id": "agent_1", "status": "active", "heartbeat": 1751371200})");
+  write("work_a.json", R"({"id": "job", "status": "pending"})");
+  write("work_b.json", R"({"id": "job", "status": "pending"})");
+  write("work_c.json", R"({"status": "pending"})");
+  Snapshot s = snap();
+  ASSERT_EQ(s.agents.size(), 1u);
+  EXPECT_EQ(s.agents[0].file, "agent_zz.json") << "the newest heartbeat stands for the id";
+  EXPECT_EQ(s.work.size(), 2u);
+  ASSERT_EQ(s.warnings.size(), 2u);
+  EXPECT_EQ(s.warnings[0].name, "agent_zz.json");
+  EXPECT_EQ(s.warnings[0].message,
+            "id \"agent_1\" is used by 2001 files, counted once (this one); also agent_0000.json, "
+            "agent_0001.json, agent_0002.json, agent_0003.json, agent_0004.json, agent_0005.json, "
+            "agent_0006.json, agent_0007.json, agent_0008.json, agent_0009.json and 1990 more");
+  EXPECT_EQ(s.warnings[1].name, "work_a.json");
+  EXPECT_EQ(s.warnings[1].message,
+            "id \"job\" is used by 2 files, counted once (this one); also work_b.json");
+}
+
+TEST_F(DirStoreTest, WarningsOfKeptRecordsAreListed) {
+  write("work_1.json", R"({"status": "pending", "priority": "high", "timeout_s": 0})");
+  write("agent_1.json", R"({"status": "active", "pid": "x"})");
+  Snapshot s = snap();
+  EXPECT_EQ(s.work.size(), 1u);
+  EXPECT_EQ(s.agents.size(), 1u);
+  ASSERT_EQ(s.warnings.size(), 2u);
+  EXPECT_EQ(s.warnings[0].name, "agent_1.json");
+  EXPECT_EQ(s.warnings[0].message, R"(field "pid" is not an integer: "x", ignored)");
+  EXPECT_EQ(s.warnings[1].name, "work_1.json");
+  EXPECT_THAT(s.warnings[1].message, HasSubstr(R"(field "timeout_s" is out of range: 0)"));
+}
+
+TEST_F(DirStoreTest, BadFileNamesAreRejected) {
+  write("work_\xff\xfe.json", R"({"status": "pending"})");
+  write("work_a b.json", R"({"status": "pending"})");
+  Snapshot s = snap();
+  EXPECT_TRUE(s.work.empty());
+  ASSERT_EQ(s.rejected.size(), 2u);
+  EXPECT_EQ(s.rejected[1].name, "work_\xef\xbf\xbd\xef\xbf\xbd.json") << "shown with U+FFFD";
+  EXPECT_EQ(s.rejected[1].reason, "file name is not valid UTF-8");
 }
 
 TEST_F(DirStoreTest, UnreadableFileIsRejected) {

@@ -103,6 +103,55 @@ TEST_F(DirWorkQueueTest, ClaimTakesHighestPriorityThenOldest) {
   EXPECT_EQ(doc("work_taken.json")["claimed_by"], "z");
 }
 
+TEST_F(DirWorkQueueTest, PriorityWordsOrderClaims) {
+  write("work_low.json", R"({"status":"pending","priority":"low"})");
+  write("work_none.json", R"({"status":"pending"})");
+  write("work_five.json", R"({"status":"pending","priority":"5"})");
+  write("work_high.json", R"({"status":"pending","priority":"High"})");
+  write("work_crit.json", R"({"status":"pending","priority":"CRITICAL"})");
+  write("work_eleven.json", R"({"status":"pending","priority":11})");
+  DirWorkQueue q = queue();
+  Result<std::vector<WorkItem>> listed = q.list("");
+  ASSERT_TRUE(listed.ok());
+  std::vector<std::string> list_order;
+  for (const WorkItem& w : *listed) list_order.push_back(w.id);
+  const std::vector<std::string> want = {"crit", "eleven", "high", "five", "none", "low"};
+  EXPECT_EQ(list_order, want);
+  std::vector<std::string> order(6);
+  for (std::string& id : order) id = claim(q).id;
+  EXPECT_EQ(order, want);
+}
+
+TEST_F(DirWorkQueueTest, HugeNumbersKeepTheItemClaimable) {
+  write("work_big.json", R"({"status":"pending","command":["true"],"attempts":)" +
+                             std::string(5000, '9') + R"(,"retries":1e99999,"timeout_s":0})");
+  DirWorkQueue q = queue();
+  WorkItem w = claim(q);
+  EXPECT_EQ(w.id, "big");
+  EXPECT_EQ(w.attempts, 0);
+  EXPECT_FALSE(w.timeout.has_value()) << "timeout_s 0 is no instant timeout";
+  json d = doc("work_big.json");
+  EXPECT_EQ(d["status"], "claimed");
+  EXPECT_TRUE(d["retries"].is_null());
+}
+
+TEST_F(DirWorkQueueTest, UnusableItemsAreNeverClaimed) {
+  write("work_\xff\xfe.json", R"({"status":"pending","command":["true"]})");
+  write("work_a b.json", R"({"status":"pending","command":["true"]})");
+  write("work_deep.json", R"({"status":"pending","command":["true"],"x":)" +
+                              std::string(100000, '[') + std::string(100000, ']') + "}");
+  DirWorkQueue q = queue();
+  Result<std::optional<WorkItem>> none = q.claim_next("a1", 60s);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(none->has_value());
+  Result<std::vector<WorkItem>> listed = q.list("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  Result<json> shown = q.show("deep");
+  ASSERT_FALSE(shown.ok());
+  EXPECT_EQ(shown.status().message(), "work_deep.json: nested deeper than 64 levels");
+}
+
 TEST_F(DirWorkQueueTest, ClaimedItemCarriesItsPayload) {
   write("work_cmd.json", R"({"status":"pending","command":"rm -rf /; echo","timeout_s":2.5})");
   DirWorkQueue q = queue();

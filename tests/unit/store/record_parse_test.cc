@@ -57,23 +57,137 @@ TEST(ParseAgent, DefaultsAndHeartbeats) {
   EXPECT_FALSE(bad->heartbeat.has_value());
 }
 
-TEST(ParseAgent, WrongTypesRejectTheFile) {
+TEST(RecordParse, OnlyAnUnusableIdOrStatusRejectsTheFile) {
+  EXPECT_EQ(parse_agent("agent_1.json", R"({"status": 5})").status().message(),
+            R"(field "status" is not a string)");
+  EXPECT_EQ(parse_work("work_1.json", R"({"id": {"a": 1}})").status().message(),
+            R"(field "id" is not a string)");
+  EXPECT_EQ(parse_completed("completed_1.json", R"({"status": [1]})").status().message(),
+            R"(field "status" is not a string)");
+}
+
+TEST(RecordParse, WrongTypedFieldsAreWarnedAndKept) {
   struct Case {
     const char* json;
-    const char* reason;
+    const char* warning;
   };
-  for (const Case& c : std::vector<Case>{
-           {R"({"status": 5})", R"(field "status" is not a string)"},
-           {R"({"pid": "12"})", R"(field "pid" is not an integer)"},
-           {R"({"pid": 1.5})", R"(field "pid" is not an integer)"},
-           {R"({"heartbeat": true})", R"(field "heartbeat" is not a string)"},
-           {R"({"host": ["a"]})", R"(field "host" is not a string)"},
-       }) {
+  for (
+      const Case& c : std::vector<Case>{
+          {R"({"pid": "twelve"})", R"(field "pid" is not an integer: "twelve", ignored)"},
+          {R"({"pid": 1.5})", R"(field "pid" is not an integer: 1.5, ignored)"},
+          {R"({"heartbeat": true})",
+           R"(field "heartbeat" is not a time (an ISO-8601 string or unix seconds), ignored)"},
+          {R"({"host": ["a"], "current_work": 7})",
+           R"(field "host" is not a string, ignored; field "current_work" is not a string, ignored)"},
+      }) {
     auto r = parse_agent("agent_1.json", c.json);
-    ASSERT_FALSE(r.ok()) << c.json;
-    EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
-    EXPECT_EQ(r.status().message(), c.reason) << c.json;
+    ASSERT_TRUE(r.ok()) << c.json << ": " << r.status().message();
+    EXPECT_EQ(r->warning, c.warning) << c.json;
   }
+  auto hb = parse_agent("agent_1.json", R"({"heartbeat": true})");
+  EXPECT_TRUE(hb->heartbeat_invalid) << "a heartbeat of the wrong type is stale";
+  auto pid = parse_agent("agent_1.json", R"({"pid": "12"})");
+  EXPECT_EQ(pid->pid, 12) << "numeric strings are integers";
+  EXPECT_EQ(pid->warning, "");
+}
+
+TEST(RecordParse, UnknownStatusIsCountedAndWarned) {
+  auto w = parse_work("work_1.json", R"({"status": "Queued"})");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->status, "queued");
+  EXPECT_EQ(w->warning,
+            R"(status "queued" is unknown: counted in the queue, neither pending nor in progress)");
+  auto a = parse_agent("agent_1.json", R"({"status": "sleeping"})");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->warning, R"(status "sleeping" is unknown: counted, not as active)");
+  auto c = parse_completed("completed_1.json", R"({"status": "cancelled"})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->warning,
+            R"(status "cancelled" is unknown: counted as neither succeeded nor failed)");
+  EXPECT_EQ(parse_work("work_2.json", R"({"status": "in_progress"})")->warning, "");
+  EXPECT_EQ(parse_agent("agent_2.json", R"({"status": "draining"})")->warning, "");
+}
+
+TEST(RecordParse, PriorityWordsAreCounted) {
+  struct Case {
+    const char* priority;
+    std::int64_t value;
+  };
+  for (const Case& c : std::vector<Case>{{R"("low")", -10},
+                                         {R"("Medium")", 0},
+                                         {R"("HIGH")", 10},
+                                         {R"("critical")", 20},
+                                         {R"("5")", 5},
+                                         {R"("-3")", -3},
+                                         {"7.9", 7},
+                                         {"null", 0}}) {
+    auto r = parse_work("work_1.json", std::string(R"({"priority": )") + c.priority + "}");
+    ASSERT_TRUE(r.ok()) << c.priority << ": " << r.status().message();
+    EXPECT_EQ(r->priority, c.value) << c.priority;
+    EXPECT_EQ(r->warning, "") << c.priority;
+  }
+  auto other = parse_work("work_1.json", R"({"priority": "urgent"})");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->priority, 0);
+  EXPECT_EQ(other->warning,
+            R"(field "priority" is not a number or one of low, medium, high, critical: "urgent", )"
+            "ignored");
+}
+
+TEST(RecordParse, HugeNumbersAreOutOfRangeForTheirField) {
+  const std::string digits(5000, '9');
+  auto big = parse_work("work_1.json", R"({"status": "pending", "attempts": )" + digits + "}");
+  ASSERT_TRUE(big.ok()) << big.status().message();
+  EXPECT_EQ(big->attempts, 0);
+  EXPECT_EQ(big->warning, R"(field "attempts" is out of range: )" + digits.substr(0, 24) +
+                              "... (5000 characters) (allowed 0 to 1000000), ignored");
+  auto e = parse_work("work_1.json", R"({"priority": 1e99999, "retries": [1e99999]})");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->warning,
+            R"(field "retries" holds a number out of range for a double, read as null; )"
+            R"(field "priority" is out of range: 1e99999 (allowed -1000000 to 1000000), ignored)");
+  // The whole-document reader keeps the record too, with the number read as null.
+  auto doc = parse_record_doc(R"({"status": "pending", "attempts": )" + digits + "}");
+  ASSERT_TRUE(doc.ok()) << doc.status().message();
+  EXPECT_TRUE(doc->doc["attempts"].is_null());
+  EXPECT_EQ(doc->doc["status"], "pending");
+}
+
+TEST(RecordParse, IntegersInWorkFilesAreRangeChecked) {
+  auto r = parse_work("work_1.json",
+                      R"({"timeout_s": 0, "max_attempts": 0, "attempts": -1, "priority": 2e6})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->timeout_s.has_value()) << "0 is no instant timeout: the default applies";
+  EXPECT_FALSE(r->max_attempts.has_value());
+  EXPECT_EQ(r->attempts, 0);
+  EXPECT_EQ(r->priority, 0);
+  EXPECT_EQ(r->warning,
+            R"(field "priority" is out of range: 2000000 (allowed -1000000 to 1000000), ignored; )"
+            R"(field "attempts" is out of range: -1 (allowed 0 to 1000000), ignored; )"
+            R"(field "max_attempts" is out of range: 0 (allowed 1 to 1000000), ignored; )"
+            R"(field "timeout_s" is out of range: 0 (allowed 1 to 31536000), ignored)");
+  auto ok = parse_work("work_1.json", R"({"timeout_s": 2.5})");
+  EXPECT_EQ(ok->timeout_s, 3);
+}
+
+TEST(RecordParse, NestingDeeperThanTheLimitIsRejected) {
+  const std::string deep = "{\"x\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(parse_work("work_1.json", deep).status().message(), "nested deeper than 64 levels");
+  EXPECT_EQ(parse_record_doc(deep).status().message(), "nested deeper than 64 levels");
+  // 64 levels, the top-level object included, are fine; 65 are not.
+  const std::string at_limit = "{\"x\": " + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_TRUE(parse_work("work_1.json", at_limit).ok());
+  EXPECT_TRUE(parse_record_doc(at_limit).ok());
+  const std::string over = "{\"x\": " + std::string(64, '[') + std::string(64, ']') + "}";
+  EXPECT_FALSE(parse_work("work_1.json", over).ok());
+}
+
+TEST(RecordParse, FileNamesThatAreNotUtf8OrNoIdAreRejected) {
+  EXPECT_EQ(file_name_problem("work_\xff\xfe.json"), "file name is not valid UTF-8");
+  EXPECT_EQ(file_name_problem("agent_\xc3.json"), "file name is not valid UTF-8");
+  EXPECT_TRUE(file_name_problem("work_a b.json").has_value());
+  EXPECT_FALSE(file_name_problem("work_a-b.1.json").has_value());
+  EXPECT_FALSE(file_name_problem("agent_a b.json").has_value()) << "agents are never claimed";
 }
 
 TEST(ParseAny, StructuralRejections) {
@@ -86,9 +200,9 @@ TEST(ParseAny, StructuralRejections) {
            {"   ", "invalid JSON"},
            {R"({"id": "a", "status": "act)", "invalid JSON"},
            {R"({"id": "a",})", "invalid JSON"},
-           {"{\"status\": \"\xff\xfe\"}", "invalid JSON"},
-           {"{\"status\": \"\xc0\xaf\"}", "invalid JSON"},
-           {"{\"status\": \"\xed\xa0\x80\"}", "invalid JSON"},
+           {"{\"status\": \"\xff\xfe\"}", "not valid UTF-8"},
+           {"{\"status\": \"\xc0\xaf\"}", "not valid UTF-8"},
+           {"{\"status\": \"\xed\xa0\x80\"}", "not valid UTF-8"},
            {"{\"status\": \"a\x01\"}", "invalid JSON"},
            {R"({"a": 1} {"b": 2})", "invalid JSON"},
            {R"([{"status": "active"}])", "not a JSON object"},
@@ -132,11 +246,11 @@ TEST(ParseWork, Fields) {
   EXPECT_EQ(unclaimed->attempts, 0);
   EXPECT_FALSE(unclaimed->max_attempts.has_value());
 
-  auto bad = parse_work("work_5.json", R"({"priority": "high"})");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), R"(field "priority" is not a number)");
-  EXPECT_EQ(parse_work("work_5.json", R"({"claimed_by": 3})").status().message(),
-            R"(field "claimed_by" is not a string)");
+  auto word = parse_work("work_5.json", R"({"priority": "high"})");
+  ASSERT_TRUE(word.ok());
+  EXPECT_EQ(word->priority, 10);
+  EXPECT_EQ(parse_work("work_5.json", R"({"claimed_by": 3})")->warning,
+            R"(field "claimed_by" is not a string, ignored)");
 }
 
 TEST(ParseCompleted, Retryable) {
@@ -152,7 +266,8 @@ TEST(ParseCompleted, Retryable) {
            {R"({"status": "failed", "command": "x", "attempts": 1, "max_attempts": 3})", false},
            {R"({"status": "failed", "attempts": 1, "max_attempts": 3})", false},
            {R"({"status": "completed", "prompt": "p", "attempts": 1, "max_attempts": 3})", false},
-           {R"({"status": "failed", "prompt": "p", "attempts": "1", "max_attempts": 3})", false},
+           {R"({"status": "failed", "prompt": "p", "attempts": "one", "max_attempts": 3})", false},
+           {R"({"status": "failed", "prompt": "p", "attempts": "1", "max_attempts": 3})", true},
        }) {
     auto r = parse_completed("completed_1.json", c.json);
     ASSERT_TRUE(r.ok()) << c.json;
@@ -231,8 +346,16 @@ TEST(ParseTelemetry, OtlpExportCountsSpans) {
   EXPECT_EQ(empty->count, 0);
 }
 
-// The scanner must accept exactly what nlohmann::json::parse accepts.
+// The scanner must accept exactly what nlohmann::json::parse accepts, but for its two documented
+// differences (store/json_scan.h): a number no double holds is a value, and a rejection says why.
 void expect_same_verdict(const std::string& bytes) {
+  bool overflow = false;
+  try {
+    (void)nlohmann::json::parse(bytes);
+  } catch (const nlohmann::json::out_of_range&) {
+    overflow = true;
+  } catch (const nlohmann::json::exception&) {
+  }
   nlohmann::json doc = nlohmann::json::parse(bytes, nullptr, false);
   detail::ScanResult expected = doc.is_discarded() ? detail::ScanResult::kInvalid
                                 : doc.is_object()  ? detail::ScanResult::kObject
@@ -240,6 +363,11 @@ void expect_same_verdict(const std::string& bytes) {
   std::string_view key = "status";
   detail::Field field;
   detail::ScanResult got = detail::scan_top_level(bytes, &key, 1, &field);
+  if (overflow) return;  // parse_record_doc's tests cover these texts
+  if (expected == detail::ScanResult::kInvalid &&
+      (got == detail::ScanResult::kBadUtf8 || got == detail::ScanResult::kTooDeep)) {
+    return;
+  }
   ASSERT_EQ(got, expected) << "input: "
                            << nlohmann::json(bytes).dump(-1, ' ', true,
                                                          nlohmann::json::error_handler_t::replace);

@@ -108,6 +108,18 @@ TEST_F(ReceiverTest, RejectsMalformedExportsNamingThePath) {
   EXPECT_EQ(file_count(), 0U);
 }
 
+TEST_F(ReceiverTest, DeepNestingInsideASpanIs400AndNothingIsStored) {
+  const std::string deep = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a","x":)" +
+                           std::string(100000, '[') + std::string(100000, ']') + "}]}]}]}";
+  ASSERT_GT(deep.size(), 200000U);
+  OtlpReceiver r(config());
+  ReceiverReply reply = r.handle(deep);
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(reply.body.find("nested deeper than 64 levels"), std::string::npos) << reply.body;
+  EXPECT_EQ(file_count(), 0U);
+  EXPECT_EQ(rejected_.value(), 1);
+}
+
 TEST_F(ReceiverTest, TooManySpansIs413) {
   ReceiverConfig c = config();
   c.max_spans = 10;
