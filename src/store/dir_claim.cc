@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "core/json_text.h"
@@ -167,7 +168,8 @@ Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::s
   return completion.success ? FinishOutcome::kCompleted : FinishOutcome::kFailed;
 }
 
-Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+Status DirWorkQueue::edit_claimed(const WorkItem& claimed, const std::string& agent_id,
+                                  const std::function<void(ojson&)>& edit, bool durable) {
   if (!detail::valid_record_id(claimed.id)) {
     return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
   }
@@ -180,28 +182,28 @@ Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_i
     return rec.status();
   }
   if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
-  drop_claim(rec->doc);
-  rec->doc["status"] = "pending";
-  return platform::atomic_write_file(dir_ / work, dump_json(rec->doc));
+  edit(rec->doc);
+  if (durable) return platform::atomic_write_file(dir_ / work, dump_json(rec->doc));
+  return detail::write_replace(dir_ / work, dump_json(rec->doc), detail::Sync::kNone);
+}
+
+Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+  return edit_claimed(
+      claimed, agent_id,
+      [](ojson& doc) {
+        drop_claim(doc);
+        doc["status"] = "pending";
+      },
+      /*durable=*/true);
 }
 
 Status DirWorkQueue::note_processes(const WorkItem& claimed, const std::string& agent_id,
                                     const ClaimProcesses& processes) {
-  if (!detail::valid_record_id(claimed.id)) {
-    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
-  }
-  Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
-  if (!guard.ok()) return guard.status();
-  const std::string work = "work_" + claimed.id + ".json";
-  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
-  if (!rec.ok()) {
-    if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
-    return rec.status();
-  }
-  if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
-  rec->doc["processes"] = detail::processes_json(processes);
   // Not synced: a host crash that loses this note ends the processes it names as well.
-  return detail::write_replace(dir_ / work, dump_json(rec->doc), detail::Sync::kNone);
+  return edit_claimed(
+      claimed, agent_id,
+      [&processes](ojson& doc) { doc["processes"] = detail::processes_json(processes); },
+      /*durable=*/false);
 }
 
 }  // namespace dslmodel::store

@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -141,6 +142,11 @@ class DirWorkQueue final : public WorkQueue {
   Result<std::optional<WorkItem>> claim_from_cache(const std::string& agent_id, Seconds lease);
   Status write_completion(const std::string& id, const std::string& text, bool& duplicate);
   Status finalize_work(const std::string& id);
+  // Under the item's lock: reads work_<id>.json, checks `agent_id` still holds the claim, applies
+  // `edit` and writes it back (fsynced when `durable`). The shared part of release and
+  // note_processes.
+  Status edit_claimed(const WorkItem& claimed, const std::string& agent_id,
+                      const std::function<void(nlohmann::ordered_json&)>& edit, bool durable);
 
   std::filesystem::path dir_;
   StoreConfig cfg_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <utility>
 
 #include "core/json_text.h"
@@ -258,7 +259,7 @@ Result<FinishOutcome> EtcdWorkQueue::finish(const WorkItem& claimed, const std::
     const bool duplicate = !retrying && done && succeeded(*done);
     if (retrying) {
       detail::mark_retrying(*doc, attempts, completion);
-      ops.push_back(TxnOp::put(work_key, doc->dump()));
+      ops.push_back(TxnOp::put(work_key, dump_json(*doc)));
     } else {
       const std::string record =
           duplicate
@@ -287,7 +288,8 @@ Result<FinishOutcome> EtcdWorkQueue::finish(const WorkItem& claimed, const std::
   return busy(claimed.id);
 }
 
-Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+Status EtcdWorkQueue::edit_claimed(const WorkItem& claimed, const std::string& agent_id,
+                                   const std::function<void(ojson&)>& edit) {
   if (!detail::valid_record_id(claimed.id)) {
     return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
   }
@@ -301,10 +303,9 @@ Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_
     Result<ojson> doc = parse_object(*work, "work_" + claimed.id + ".json", cfg_.max_file_size);
     if (!doc.ok()) return doc.status();
     if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
-    detail::drop_claim(*doc);
-    (*doc)["status"] = "pending";
+    edit(*doc);
     Result<etcd::TxnResult> r =
-        client_->txn({unchanged(*work)}, {TxnOp::put(work_key, doc->dump())});
+        client_->txn({unchanged(*work)}, {TxnOp::put(work_key, dump_json(*doc))});
     if (!r.ok()) return r.status();
     saw(r->revision);
     if (r->succeeded) return Status::Ok();
@@ -312,29 +313,18 @@ Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_
   return busy(claimed.id);
 }
 
+Status EtcdWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {
+  return edit_claimed(claimed, agent_id, [](ojson& doc) {
+    detail::drop_claim(doc);
+    doc["status"] = "pending";
+  });
+}
+
 Status EtcdWorkQueue::note_processes(const WorkItem& claimed, const std::string& agent_id,
                                      const ClaimProcesses& processes) {
-  if (!detail::valid_record_id(claimed.id)) {
-    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
-  }
-  const std::string work_key = key(kEtcdWorkDir, claimed.id);
-  for (int round = 0; round < kRounds; ++round) {
-    Result<detail::KeysRead> read = detail::get_keys(*client_, {work_key});
-    if (!read.ok()) return read.status();
-    saw(read->revision);
-    const std::optional<KeyValue>& work = read->kvs[0];
-    if (!work) return detail::claim_lost(claimed.id, "no longer queued");
-    Result<ojson> doc = parse_object(*work, "work_" + claimed.id + ".json", cfg_.max_file_size);
-    if (!doc.ok()) return doc.status();
-    if (Status s = detail::check_claim(*doc, claimed, agent_id); !s.ok()) return s;
-    (*doc)["processes"] = detail::processes_json(processes);
-    Result<etcd::TxnResult> r =
-        client_->txn({unchanged(*work)}, {TxnOp::put(work_key, doc->dump())});
-    if (!r.ok()) return r.status();
-    saw(r->revision);
-    if (r->succeeded) return Status::Ok();
-  }
-  return busy(claimed.id);
+  return edit_claimed(claimed, agent_id, [&processes](ojson& doc) {
+    doc["processes"] = detail::processes_json(processes);
+  });
 }
 
 Status EtcdWorkQueue::heartbeat(const AgentState& agent) {
@@ -439,7 +429,7 @@ Status EtcdWorkQueue::requeue(const std::string& id) {
       }
       detail::make_pending(*doc, now);
       compares = {unchanged(from)};
-      ops = {TxnOp::put(work_key, doc->dump())};
+      ops = {TxnOp::put(work_key, dump_json(*doc))};
       if (!work) {
         compares.push_back(Compare::absent(work_key));
         ops.push_back(TxnOp::del(from.key));

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -142,6 +143,11 @@ class EtcdWorkQueue final : public WorkQueue {
   };
 
   Status refill();
+  // Reads P/work/<id>, checks `agent_id` still holds the claim, applies `edit` and puts it back
+  // compared on the revision read, retrying a lost race. The shared part of release and
+  // note_processes.
+  Status edit_claimed(const WorkItem& claimed, const std::string& agent_id,
+                      const std::function<void(nlohmann::ordered_json&)>& edit);
   Result<std::optional<WorkItem>> claim_from_cache(const std::string& agent_id, Seconds lease);
   Result<bool> try_claim(Candidate& c, const std::string& agent_id, Seconds lease,
                          std::optional<WorkItem>& out);

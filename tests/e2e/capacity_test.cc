@@ -38,16 +38,6 @@ bool alive(int pid) {
   return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
 }
 
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Steady::now() + limit;
-  while (Steady::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 double seconds_since(Steady::time_point t0) {
   return std::chrono::duration<double>(Steady::now() - t0).count();
 }

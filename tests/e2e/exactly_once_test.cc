@@ -22,16 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
 // Lines of `file`, counted.
 std::map<std::string, int> count_lines(const fs::path& file) {
   std::map<std::string, int> out;

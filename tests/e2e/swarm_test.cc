@@ -45,16 +45,6 @@ void stop_agents(const TempDir& d) {
   }
 }
 
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
 TEST(Swarm, ScalesUpDrainsTheQueueExactlyOnceAndScalesBackDown) {
   TempDir d;
   for (int i = 0; i < 200; ++i) add_item(d, "item" + std::to_string(i), R"(["sleep", "0.05"])");

@@ -28,16 +28,6 @@ std::string watch_only(const TempDir& d) {
   return (d / "watch.toml").string();
 }
 
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 // The port the loop printed: "metrics: http://127.0.0.1:PORT/metrics".
 int metrics_port(const DslProcess& p) {
   int port = 0;

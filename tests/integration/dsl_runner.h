@@ -8,16 +8,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
 
 namespace dslmodel::testing {
+
+// Polls `pred` every `poll` until it holds or `limit` has passed; its last answer.
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(50)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(poll);
+  }
+  return pred();
+}
 
 struct DslRun {
   int exit_code = -1;
