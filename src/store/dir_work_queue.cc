@@ -111,7 +111,7 @@ Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
     Result<detail::LoadedRecord> rec = detail::load_record(dir_ / rel, cfg_.max_file_size);
     if (!rec.ok() && rec.status().code() == ErrorCode::kNotFound) continue;
     if (!rec.ok()) return rec.status();
-    json doc(std::move(rec->doc));
+    json doc(rec->doc);
     doc["location"] = location;
     return doc;
   }
