@@ -1,8 +1,9 @@
-// CoordinationStore: where the swarm's shared state lives (DESIGN §3).
+// CoordinationStore: where the swarm's shared state lives: records of four kinds (agent, work,
+// completed, telemetry), each named by its kind and id (docs/metrics.md).
 //
 // The engine reads a whole Snapshot each cycle and changes the world only through apply(), whose
 // every change is atomic per record and returns an inverse that undo() replays. Nothing is ever
-// deleted: given-up work becomes dead_<id>, compacted history moves under archive/.
+// deleted: given-up work becomes a dead record, compacted history is archived.
 // Implementations must be safe to use from one thread at a time; different processes may use the
 // same store concurrently (atomic renames keep every record whole).
 #pragma once
@@ -18,13 +19,13 @@
 namespace dslmodel {
 
 enum class RepairOp {
-  kRequeue,      // work item back to pending: claim cleared, attempts += 1
-  kDeadLetter,   // work_<id> → dead_<id>, status "dead" with dead_reason
-  kRetryFailed,  // failed completed_<id> → new pending work_<id>; the record moves to
-                 // archive/retried
-  kArchive,      // completed_/telemetry_ file moves under archive/; keeps counting in totals
-  kFinalize,     // a claimed work_<id> whose completed_<id> exists (its agent died between the
-                 // two steps of finishing) moves to archive/done/: the item ran, never rerun it
+  kRequeue,      // a claimed work record back to pending: claim cleared, attempts += 1
+  kDeadLetter,   // work record <id> → dead record <id>, status "dead" with dead_reason
+  kRetryFailed,  // failed completed record <id> → new pending work record <id>; the completed
+                 // record is archived (retried)
+  kArchive,      // a completed or telemetry record is archived; it keeps counting in totals
+  kFinalize,     // a claimed work record whose completed record exists (its agent died between
+                 // the two steps of finishing) is archived (done): the item ran, never rerun it
 };
 
 // "requeue", "dead_letter", "retry_failed", "archive", "finalize".
@@ -32,10 +33,18 @@ std::string to_string(RepairOp op);
 
 struct RepairAction {
   RepairOp op = RepairOp::kRequeue;
-  std::string file;               // e.g. "work_7.json"
-  std::string expect_claimed_by;  // kRequeue: applied only while the item is still claimed by it
+  std::string file;               // the record: its kind prefix and id, e.g. "work_7.json"
+  std::string expect_claimed_by;  // kRequeue, kFinalize: applied only while the item is still
+                                  // claimed by it (empty: by anyone)
   std::string reason;             // stable code, e.g. "orphaned_claim", "lease_expired"
 };
+
+// {"op","file","reason","expect_claimed_by"}: how decisions and the journal carry an action.
+nlohmann::json to_json(const RepairAction& action);
+
+// The inverse of to_json(). Absent members are empty; kInvalidArgument when `j` is not an
+// object, "op" is not one of to_string(RepairOp)'s words, or a member is not a string.
+Result<RepairAction> repair_action_from_json(const nlohmann::json& j);
 
 struct RepairOutcome {
   int applied = 0;

@@ -40,25 +40,14 @@ class UnavailableJournal final : public Journal {
   std::string why_;
 };
 
-std::optional<RepairOp> repair_op_from_string(std::string_view s) {
-  for (RepairOp op : {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed,
-                      RepairOp::kArchive, RepairOp::kFinalize}) {
-    if (to_string(op) == s) return op;
-  }
-  return std::nullopt;
-}
-
 // The RepairActions a coordination_improve / optimize decision carries in parameters.actions.
 std::vector<RepairAction> actions_of(const Decision& d) {
   std::vector<RepairAction> out;
   auto it = d.parameters.find("actions");
   if (it == d.parameters.end() || !it->is_array()) return out;
   for (const auto& a : *it) {
-    if (!a.is_object()) continue;
-    auto op = repair_op_from_string(a.value("op", ""));
-    if (!op) continue;
-    out.push_back(RepairAction{*op, a.value("file", ""), a.value("expect_claimed_by", ""),
-                               a.value("reason", "")});
+    Result<RepairAction> action = repair_action_from_json(a);
+    if (action.ok()) out.push_back(std::move(action).value());
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/records.h"
 #include "core/rules.h"
 #include "dslmodel/policy.h"
 
@@ -15,25 +16,22 @@ bool one_of(std::string_view status, const std::array<std::string_view, N>& set)
   return std::find(set.begin(), set.end(), std::string_view(s)) != set.end();
 }
 
-constexpr std::array<std::string_view, 5> kActiveAgent = {"active", "idle", "busy", "working",
-                                                          "running"};
-constexpr std::array<std::string_view, 4> kTerminalWork = {"completed", "failed", "cancelled",
-                                                           "dead"};
-constexpr std::array<std::string_view, 3> kClaimedWork = {"claimed", "in_progress", "running"};
-constexpr std::array<std::string_view, 5> kSucceeded = {"", "completed", "success", "succeeded",
-                                                        "done"};
-constexpr std::array<std::string_view, 2> kFailed = {"failed", "error"};
-constexpr std::array<std::string_view, 2> kGoneAgent = {"stopped", "failed"};
+using records::kActiveAgent;
+using records::kClaimedWork;
+using records::kFailedCompleted;
+using records::kGoneAgent;
+using records::kSucceededCompleted;
+using records::kTerminalWork;
 
 // The stem of "agent_<x>.json", or empty when the file is not named so.
 std::string_view agent_file_stem(std::string_view file) {
-  constexpr std::string_view kPrefix = "agent_";
-  constexpr std::string_view kSuffix = ".json";
-  if (file.size() <= kPrefix.size() + kSuffix.size() || !file.starts_with(kPrefix) ||
-      !file.ends_with(kSuffix)) {
+  using records::kAgentPrefix;
+  using records::kRecordSuffix;
+  if (file.size() <= kAgentPrefix.size() + kRecordSuffix.size() ||
+      !file.starts_with(kAgentPrefix) || !file.ends_with(kRecordSuffix)) {
     return {};
   }
-  return file.substr(0, file.size() - kSuffix.size());
+  return file.substr(0, file.size() - kRecordSuffix.size());
 }
 
 // An agent that has certainly stopped working: stopped/failed, or silent for 2 x timeout.
@@ -54,26 +52,28 @@ std::string lower(std::string_view s) {
 
 bool is_terminal_work(std::string_view status) { return one_of(status, kTerminalWork); }
 bool is_pending_work(std::string_view status) {
-  return status.empty() || lower(status) == "pending";
+  return status.empty() || lower(status) == records::kPending;
 }
 bool is_claimed_work(std::string_view status) { return one_of(status, kClaimedWork); }
-bool is_succeeded(std::string_view status) { return one_of(status, kSucceeded); }
-bool is_failed(std::string_view status) { return one_of(status, kFailed); }
+bool is_succeeded(std::string_view status) { return one_of(status, kSucceededCompleted); }
+bool is_failed(std::string_view status) { return one_of(status, kFailedCompleted); }
 
 bool is_known_work_status(std::string_view status) {
   return is_pending_work(status) || is_claimed_work(status) || is_terminal_work(status);
 }
 bool is_known_agent_status(std::string_view status) {
   return status.empty() || one_of(status, kActiveAgent) || one_of(status, kGoneAgent) ||
-         lower(status) == "draining";
+         lower(status) == records::kDrainingAgent;
 }
 bool is_known_completed_status(std::string_view status) {
   return is_succeeded(status) || is_failed(status);
 }
 
 std::string_view agent_key(std::string_view name) {
-  constexpr std::string_view kPrefix = "agent_";
-  if (name.size() > kPrefix.size() && name.starts_with(kPrefix)) name.remove_prefix(kPrefix.size());
+  using records::kAgentPrefix;
+  if (name.size() > kAgentPrefix.size() && name.starts_with(kAgentPrefix)) {
+    name.remove_prefix(kAgentPrefix.size());
+  }
   return name;
 }
 

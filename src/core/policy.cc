@@ -232,10 +232,7 @@ std::optional<Decision> capacity_scale_decision(const SystemMetrics& m, const Co
 nlohmann::json actions_json(const std::vector<RepairAction>& actions) {
   nlohmann::json out = nlohmann::json::array();
   for (const RepairAction& a : actions) {
-    out.push_back({{"op", to_string(a.op)},
-                   {"file", a.file},
-                   {"reason", a.reason},
-                   {"expect_claimed_by", a.expect_claimed_by}});
+    out.push_back(to_json(a));
   }
   return out;
 }

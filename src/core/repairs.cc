@@ -8,6 +8,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "core/records.h"
 #include "core/rules.h"
 #include "dslmodel/policy.h"
 
@@ -33,11 +34,15 @@ bool past(const std::optional<TimePoint>& t, Seconds age, TimePoint now) {
   return t && now - *t > age;
 }
 
+// "work_7.json" → "completed_7.json" (from, to: kind prefixes): the record of the same id.
+std::string sibling_file(std::string_view file, std::string_view from, std::string_view to) {
+  if (!file.starts_with(from)) return {};
+  return std::string(to).append(file.substr(from.size()));
+}
+
 // "work_7.json" → "completed_7.json": the record that finishing the item writes.
 std::string completed_file_for(const std::string& work_file) {
-  constexpr std::string_view kPrefix = "work_";
-  if (!work_file.starts_with(kPrefix)) return {};
-  return "completed_" + work_file.substr(kPrefix.size());
+  return sibling_file(work_file, records::kWorkPrefix, records::kCompletedPrefix);
 }
 
 // The one repair an item needs now, if any; rules of DESIGN §5 in order. A claimed item whose
@@ -82,9 +87,7 @@ bool dated_before(const Dated& a, const Dated& b) {
 
 // "completed_7.json" → "work_7.json": the queue file a retry would write.
 std::string work_file_for(const std::string& completed_file) {
-  constexpr std::string_view kPrefix = "completed_";
-  if (!completed_file.starts_with(kPrefix)) return {};
-  return "work_" + completed_file.substr(kPrefix.size());
+  return sibling_file(completed_file, records::kCompletedPrefix, records::kWorkPrefix);
 }
 
 // A failure is retried only when its queue file is free: a retry never overwrites an item.
@@ -140,6 +143,34 @@ std::string to_string(RepairOp op) {
       return "finalize";
   }
   return "requeue";
+}
+
+nlohmann::json to_json(const RepairAction& action) {
+  return {{"op", to_string(action.op)},
+          {"file", action.file},
+          {"reason", action.reason},
+          {"expect_claimed_by", action.expect_claimed_by}};
+}
+
+Result<RepairAction> repair_action_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return Status(ErrorCode::kInvalidArgument, "repair action is not an object");
+  std::string member[4];
+  const char* const keys[4] = {"op", "file", "expect_claimed_by", "reason"};
+  for (int k = 0; k < 4; ++k) {
+    auto it = j.find(keys[k]);
+    if (it == j.end()) continue;
+    if (!it->is_string()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    fmt::format("repair action: \"{}\" is not a string", keys[k]));
+    }
+    member[k] = it->get<std::string>();
+  }
+  for (RepairOp op : {RepairOp::kRequeue, RepairOp::kDeadLetter, RepairOp::kRetryFailed,
+                      RepairOp::kArchive, RepairOp::kFinalize}) {
+    if (to_string(op) == member[0]) return RepairAction{op, member[1], member[2], member[3]};
+  }
+  return Status(ErrorCode::kInvalidArgument,
+                fmt::format("repair action: unknown op \"{}\"", member[0]));
 }
 
 std::optional<std::string> requeue_wait_reason(const std::optional<ClaimProcesses>& recorded,
