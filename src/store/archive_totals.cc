@@ -17,6 +17,7 @@
 #include "core/json_text.h"
 #include "platform/files.h"
 #include "store/record_parse.h"
+#include "store/repair_plan.h"
 
 namespace dslmodel::store::detail {
 namespace {
@@ -154,14 +155,8 @@ ArchivedTotals count_batch(const fs::path& batch_dir, std::size_t max_file_size)
     std::optional<RecordKind> kind = kind_of_file(name);
     if (!kind || (*kind != RecordKind::kCompleted && *kind != RecordKind::kTelemetry)) continue;
     if (!platform::read_file_at(::dirfd(d), e->d_name, max_file_size, buf).ok()) continue;
-    if (*kind == RecordKind::kTelemetry) {
-      if (auto r = parse_telemetry(name, buf); r.ok()) t.telemetry += r->count;
-      continue;
-    }
-    if (auto r = parse_completed(name, buf); r.ok()) {
-      Outcome o = completed_outcome(r->status);
-      if (o == Outcome::kSucceeded) ++t.succeeded;
-      if (o == Outcome::kFailed) ++t.failed;
+    if (Result<ArchivedTotals> add = plan::archived_counts(name, buf); add.ok()) {
+      plan::add_totals(t, *add);
     }
   }
   ::closedir(d);

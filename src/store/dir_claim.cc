@@ -114,7 +114,8 @@ Status DirWorkQueue::write_completion(const std::string& id, const std::string& 
     Status s = platform::atomic_create_file(dir_ / name, text);
     if (s.code() != ErrorCode::kConflict) return s;
     Result<detail::LoadedRecord> prior = detail::load_record(dir_ / name, cfg_.max_file_size);
-    if (prior.ok() && completed_outcome(detail::status_of(prior->doc)) == Outcome::kSucceeded) {
+    if (prior.ok() &&
+        completed_outcome(detail::status_of(prior->doc)) == CompletedOutcome::kSucceeded) {
       duplicate = true;  // the item already ran to success: never a second completion
       return Status::Ok();
     }

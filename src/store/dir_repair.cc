@@ -1,7 +1,8 @@
-// apply(): each action re-reads its record, checks its precondition and changes the directory with
-// atomic writes and renames, holding the item lock of the record's id (store/item_lock.h) so that
-// it never interleaves with an agent's claim, finish or release of the same item. Records are
-// rewritten with their fields in their original order.
+// apply(): each action re-reads its record, asks the plan layer (store/repair_plan.h) whether it
+// applies and what to write, and changes the directory with atomic writes and renames, holding the
+// item lock of the record's id (store/item_lock.h) so that it never interleaves with an agent's
+// claim, finish or release of the same item. Records are rewritten with their fields in their
+// original order.
 #include "store/dir_repair.h"
 
 #include <fmt/format.h>
@@ -13,18 +14,19 @@
 #include <optional>
 
 #include "core/json_text.h"
+#include "core/records.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/archive_totals.h"
 #include "store/claim_processes.h"
 #include "store/item_lock.h"
 #include "store/record_parse.h"
+#include "store/repair_plan.h"
 
 namespace dslmodel::store::detail {
 namespace {
 
 namespace fs = std::filesystem;
-using ojson = nlohmann::ordered_json;
 using json = nlohmann::json;
 
 // What one action did: applied with an inverse element, or skipped with a note.
@@ -34,104 +36,83 @@ struct Step {
 };
 
 Step skip(const RepairAction& a, std::string_view why) {
-  return {std::nullopt, fmt::format("{} {}: skipped: {}", to_string(a.op), a.file, why)};
+  return {std::nullopt, plan::skip_note(a, why)};
 }
 
-// A record's text and its JSON object, or the reason it cannot be used.
-struct Loaded {
-  std::string text;
-  ojson doc;
-};
-
-Result<Loaded> load(const RepairContext& ctx, const std::string& name) {
+// The record `name` as the plan layer reads it, or why it cannot be used ("gone", ...).
+Result<plan::Read> load(const RepairContext& ctx, const std::string& name) {
   Result<std::string> text = platform::read_file_limited(ctx.dir / name, ctx.cfg.max_file_size);
   if (!text.ok()) {
     if (text.status().code() == ErrorCode::kNotFound) return Status(ErrorCode::kNotFound, "gone");
     return text.status();
   }
-  ojson doc = record_doc_or_discarded(*text);
-  if (doc.is_discarded()) return Status(ErrorCode::kCorrupt, "not a JSON object");
-  return Loaded{std::move(text).value(), std::move(doc)};
+  return plan::read_of(std::move(text).value());
 }
 
 Step requeue(const RepairContext& ctx, const RepairAction& a) {
-  Result<Loaded> rec = load(ctx, a.file);
+  Result<plan::Read> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
-  ojson& doc = rec->doc;
-  if (auto why = repair_claim_blocker(doc, a.expect_claimed_by)) return skip(a, *why);
-  if (auto why = requeue_wait(doc)) return skip(a, "postponed: " + *why);
-  mark_requeued(doc, a.reason, ctx.clock.now());
-  std::string out = dump_json(doc);
-  if (Status s = platform::atomic_write_file(ctx.dir / a.file, out); !s.ok()) {
+  plan::Edit edit = plan::requeue(a, *rec, requeue_wait, ctx.clock.now());
+  if (edit.skip) return skip(a, *edit.skip);
+  if (Status s = platform::atomic_write_file(ctx.dir / a.file, edit.text); !s.ok()) {
     return skip(a, s.message());
   }
-  return {json{{"op", "restore"}, {"file", a.file}, {"content", rec->text}, {"applied", out}}, ""};
+  return {plan::restore_step(a.file, rec->text, edit.text), ""};
 }
 
+// The move is the precondition "dead_<id> absent" (rename-noreplace); the record is re-read
+// after it: an agent may have rewritten the item since the first read, and no agent touches dead
+// records.
 Step dead_letter(const RepairContext& ctx, const RepairAction& a) {
-  Result<Loaded> rec = load(ctx, a.file);
+  Result<plan::Read> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
-  if (is_finished_status(status_of(rec->doc))) {
-    return skip(a, fmt::format("status is now \"{}\"", status_of(rec->doc)));
-  }
-  std::string dead = "dead_" + std::string(id_from_file_name(a.file)) + ".json";
+  if (auto why = plan::dead_letter_problem(*rec)) return skip(a, *why);
+  const std::string dead = plan::sibling(records::kDeadPrefix, a.file);
   if (Status s = platform::durable_rename_noreplace(ctx.dir / a.file, ctx.dir / dead); !s.ok()) {
-    return skip(a, s.code() == ErrorCode::kConflict ? dead + " exists" : s.message());
+    return skip(a, s.code() == ErrorCode::kConflict ? plan::exists(dead) : s.message());
   }
-  // Re-read after the rename: an agent may have rewritten the item since the first read, and no
-  // agent touches dead_ files.
-  Result<Loaded> moved = load(ctx, dead);
-  Loaded prior = moved.ok() ? std::move(moved).value() : std::move(rec).value();
-  ojson doc = prior.doc;
-  mark_dead(doc, a.reason, ctx.clock.now());
-  if (Status s = platform::atomic_write_file(ctx.dir / dead, dump_json(doc)); !s.ok()) {
-    return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
+  Result<plan::Read> moved = load(ctx, dead);
+  const plan::Read prior = moved.ok() ? std::move(moved).value() : std::move(rec).value();
+  json inverse = plan::undead_step(a.file, dead, prior.text);
+  Status s =
+      platform::atomic_write_file(ctx.dir / dead, plan::dead_record(a, prior, ctx.clock.now()));
+  if (!s.ok()) {
+    return {inverse,
             fmt::format("dead_letter {}: moved, but not marked dead: {}", a.file, s.message())};
   }
-  return {json{{"op", "undead"}, {"file", a.file}, {"dead_file", dead}, {"content", prior.text}},
-          ""};
-}
-
-Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
-  Result<Loaded> rec = load(ctx, a.file);
-  if (!rec.ok()) return skip(a, rec.status().message());
-  Result<CompletedRecord> parsed = parse_completed(a.file, rec->text);
-  if (!parsed.ok() || !parsed->retryable) return skip(a, "not a retryable failure");
-  std::string work = "work_" + std::string(id_from_file_name(a.file)) + ".json";
-  std::string content = dump_json(retry_item(a.file, rec->doc, ctx.clock.now()));
-  if (Status s = platform::atomic_create_file(ctx.dir / work, content); !s.ok()) {
-    return skip(a, s.code() == ErrorCode::kConflict ? work + " exists" : s.message());
-  }
-  json inverse = {{"op", "unretry"},
-                  {"file", a.file},
-                  {"archived", nullptr},
-                  {"work_file", work},
-                  {"work_content", content}};
-  Result<std::string> archived = move_to_archive_subdir(ctx, a.file, "retried");
-  if (!archived.ok()) {
-    return {inverse, fmt::format("retry_failed {}: queued, but not moved: {}", a.file,
-                                 archived.status().message())};
-  }
-  inverse["archived"] = *archived;
   return {inverse, ""};
 }
 
-// A claimed item whose completion exists: its agent died after writing completed_<id>.json and
-// before moving the work file away. The work file moves to archive/done/. Skipped when the
-// completion is a failure by another agent than the holder (a stale record of an earlier attempt:
-// the holder's own finish replaces it).
-Step finalize(const RepairContext& ctx, const RepairAction& a) {
-  Result<Loaded> rec = load(ctx, a.file);
+Step retry_failed(const RepairContext& ctx, const RepairAction& a) {
+  Result<plan::Read> rec = load(ctx, a.file);
   if (!rec.ok()) return skip(a, rec.status().message());
-  if (auto why = repair_claim_blocker(rec->doc, a.expect_claimed_by)) return skip(a, *why);
-  const std::string claimed_by = str_or_empty(rec->doc, "claimed_by");
-  std::string completed = "completed_" + std::string(id_from_file_name(a.file)) + ".json";
-  Result<Loaded> done = load(ctx, completed);
-  if (!done.ok()) return skip(a, completed + ": " + done.status().message());
-  if (auto why = finalize_blocker(done->doc, completed, claimed_by)) return skip(a, *why);
+  plan::Edit edit = plan::retry(a, *rec, ctx.clock.now());
+  if (edit.skip) return skip(a, *edit.skip);
+  const std::string work = plan::sibling(records::kWorkPrefix, a.file);
+  if (Status s = platform::atomic_create_file(ctx.dir / work, edit.text); !s.ok()) {
+    return skip(a, s.code() == ErrorCode::kConflict ? plan::exists(work) : s.message());
+  }
+  Result<std::string> archived = move_to_archive_subdir(ctx, a.file, "retried");
+  if (!archived.ok()) {
+    return {plan::unretry_step(a.file, "", work, edit.text),
+            fmt::format("retry_failed {}: queued, but not moved: {}", a.file,
+                        archived.status().message())};
+  }
+  return {plan::unretry_step(a.file, *archived, work, edit.text), ""};
+}
+
+// A claimed item whose completion exists: its agent died after writing completed_<id>.json and
+// before moving the work file away. The work file moves to archive/done/.
+Step finalize(const RepairContext& ctx, const RepairAction& a) {
+  Result<plan::Read> rec = load(ctx, a.file);
+  if (!rec.ok()) return skip(a, rec.status().message());
+  const std::string completed = plan::sibling(records::kCompletedPrefix, a.file);
+  if (auto why = plan::finalize_problem(a, *rec, completed, load(ctx, completed))) {
+    return skip(a, *why);
+  }
   Result<std::string> moved = move_to_archive_subdir(ctx, a.file, "done");
   if (!moved.ok()) return skip(a, moved.status().message());
-  return {json{{"op", "unfinalize"}, {"file", a.file}, {"archived", *moved}}, ""};
+  return {plan::unfinalize_step(a.file, *moved), ""};
 }
 
 // One apply() call's archive batch, opened at its first archive action. Holds the exclusive
@@ -141,35 +122,20 @@ class ArchiveBatch {
   explicit ArchiveBatch(const RepairContext& ctx) : ctx_(ctx) {}
 
   Step archive(const RepairAction& a) {
-    std::optional<RecordKind> kind = kind_of_file(a.file);
-    if (kind != RecordKind::kCompleted && kind != RecordKind::kTelemetry) {
-      return skip(a, "not a completed or telemetry file");
-    }
     if (Status s = open(); !s.ok()) return skip(a, s.message());
     Result<std::string> text =
         platform::read_file_limited(ctx_.dir / a.file, ctx_.cfg.max_file_size);
-    if (!text.ok())
+    if (!text.ok()) {
       return skip(a,
                   text.status().code() == ErrorCode::kNotFound ? "gone" : text.status().message());
-    ArchivedTotals add;
-    if (kind == RecordKind::kTelemetry) {
-      auto r = parse_telemetry(a.file, *text);
-      if (!r.ok()) return skip(a, r.status().message());
-      add.telemetry = r->count;
-    } else {
-      auto r = parse_completed(a.file, *text);
-      if (!r.ok()) return skip(a, r.status().message());
-      Outcome o = completed_outcome(r->status);
-      add.succeeded = o == Outcome::kSucceeded ? 1 : 0;
-      add.failed = o == Outcome::kFailed ? 1 : 0;
     }
+    Result<ArchivedTotals> add = plan::archived_counts(a.file, *text);
+    if (!add.ok()) return skip(a, add.status().message());
     Status moved = rename_noreplace(ctx_.dir / a.file, batch_dir() / a.file);
     if (!moved.ok()) return skip(a, moved.message());
-    counts_.succeeded += add.succeeded;
-    counts_.failed += add.failed;
-    counts_.telemetry += add.telemetry;
+    plan::add_totals(counts_, *add);
     ++moved_;
-    return {json{{"op", "unarchive"}, {"batch", batch_}, {"files", json::array({a.file})}}, ""};
+    return {plan::unarchive_batch_step(batch_, a.file), ""};
   }
 
   // Makes the moves durable and caches the batch's counts. Returns a note on failure.
@@ -216,11 +182,7 @@ class ArchiveBatch {
 };
 
 // Requeue, dead-letter, retry and finalize, each under the item lock of the record's id.
-Step apply_item_action(const RepairContext& ctx, ItemLocks& locks, const RepairAction& a,
-                       RecordKind kind) {
-  const bool on_work = a.op != RepairOp::kRetryFailed;
-  if (on_work && kind != RecordKind::kWork) return skip(a, "not a work file");
-  if (!on_work && kind != RecordKind::kCompleted) return skip(a, "not a completed file");
+Step apply_item_action(const RepairContext& ctx, ItemLocks& locks, const RepairAction& a) {
   Result<ItemLocks::Guard> guard = locks.lock(id_from_file_name(a.file));
   if (!guard.ok()) return skip(a, guard.status().message());
   switch (a.op) {
@@ -286,13 +248,12 @@ Result<RepairOutcome> apply_repairs(const RepairContext& ctx,
   ItemLocks locks(ctx.dir);
   for (const RepairAction& a : actions) {
     Step step;
-    std::optional<RecordKind> kind = kind_of_file(a.file);
-    if (!is_plain_name(a.file) || !kind) {
-      step = skip(a, "not a record file name");
+    if (auto why = plan::target_problem(a, is_plain_name(a.file))) {
+      step = skip(a, *why);
     } else if (a.op == RepairOp::kArchive) {
       step = batch.archive(a);
     } else {
-      step = apply_item_action(ctx, locks, a, *kind);
+      step = apply_item_action(ctx, locks, a);
     }
     if (step.inverse) {
       ++out.applied;

@@ -1,12 +1,7 @@
 // Repairs of a coordination directory and their undo (private to the dir backend).
 //
-// Inverse elements, in application order (undo replays them newest first):
-//   {"op":"restore","file":"work_x.json","content":<prior text>,"applied":<text written>}
-//   {"op":"undead","file":"work_x.json","dead_file":"dead_x.json","content":<prior text>}
-//   {"op":"unretry","file":"completed_x.json","archived":"archive/retried/<name>",
-//    "work_file":"work_x.json","work_content":<text written>}
-//   {"op":"unarchive","batch":"batch-<ms>-<pid>","files":["completed_x.json", ...]}
-//   {"op":"unfinalize","file":"work_x.json","archived":"archive/done/<name>"}
+// What each repair and undo step means, and the inverse elements, are store/repair_plan.h's; this
+// executes them on a directory.
 // Requeue, dead-letter, retry, finalize and their undo hold the item lock of the record's id
 // (store/item_lock.h), as the work queue does. Thread-compatible; processes coordinate through
 // atomic renames, the item locks and the archive lock.

@@ -17,28 +17,22 @@
 #include "store/dir_repair.h"
 #include "store/item_lock.h"
 #include "store/record_parse.h"
+#include "store/repair_plan.h"
 
 namespace dslmodel::store::detail {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
-
-std::string str_member(const json& el, const char* key) {
-  if (!el.is_object()) return "";
-  auto it = el.find(key);
-  return it != el.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 bool path_exists(const fs::path& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
 }
 
-Status conflict(std::string_view file, std::string_view why) {
-  return {ErrorCode::kConflict, fmt::format("{}: {}", file, why)};
-}
+Status conflict(std::string problem) { return {ErrorCode::kConflict, std::move(problem)}; }
+
+Status bad_step(std::string_view op) { return {ErrorCode::kInvalidArgument, plan::bad_step(op)}; }
 
 // The file's content; nullopt when it does not exist.
 Result<std::optional<std::string>> read_if_exists(const RepairContext& ctx, const fs::path& rel) {
@@ -48,95 +42,79 @@ Result<std::optional<std::string>> read_if_exists(const RepairContext& ctx, cons
   return text.status();
 }
 
-Status undo_restore(const RepairContext& ctx, const json& el) {
-  std::string file = str_member(el, "file");
-  if (!is_plain_name(file)) return {ErrorCode::kInvalidArgument, "restore: bad file name"};
-  Result<std::optional<std::string>> cur = read_if_exists(ctx, file);
+Status undo_restore(const RepairContext& ctx, const plan::Step& st) {
+  if (!is_plain_name(st.file)) return bad_step("restore");
+  Result<std::optional<std::string>> cur = read_if_exists(ctx, st.file);
   if (!cur.ok()) return cur.status();
-  if (!cur->has_value()) return conflict(file, "gone, not restored");
-  std::string content = str_member(el, "content");
-  if (**cur == content) return Status::Ok();
-  if (**cur != str_member(el, "applied")) return conflict(file, "changed since, not restored");
-  return platform::atomic_write_file(ctx.dir / file, content);
+  plan::UndoChoice c = plan::undo_restore(st, *cur);
+  if (c.what == plan::Undo::kConflict) return conflict(std::move(c.problem));
+  if (c.what == plan::Undo::kNothing) return Status::Ok();
+  return platform::atomic_write_file(ctx.dir / st.file, st.content);
 }
 
-Status undo_undead(const RepairContext& ctx, const json& el) {
-  std::string file = str_member(el, "file");
-  std::string dead = str_member(el, "dead_file");
-  if (!is_plain_name(file) || !is_plain_name(dead)) {
-    return {ErrorCode::kInvalidArgument, "undead: bad file name"};
-  }
-  bool work_exists = path_exists(ctx.dir / file);
-  if (path_exists(ctx.dir / dead)) {
-    if (work_exists) return conflict(file, "exists again, " + dead + " left in place");
-    Status s = platform::durable_rename_noreplace(ctx.dir / dead, ctx.dir / file);
-    if (!s.ok()) return s;
-  } else if (!work_exists) {
-    return conflict(file, "gone, not restored");
-  }
-  Result<std::optional<std::string>> cur = read_if_exists(ctx, file);
+// Moves `from` back to `file` when the plan says so.
+Status move_back(const RepairContext& ctx, const std::string& file, const std::string& from) {
+  plan::UndoChoice c =
+      plan::undo_move_back(file, from, path_exists(ctx.dir / file), path_exists(ctx.dir / from));
+  if (c.what == plan::Undo::kConflict) return conflict(std::move(c.problem));
+  if (c.what == plan::Undo::kNothing) return Status::Ok();
+  return platform::durable_rename_noreplace(ctx.dir / from, ctx.dir / file);
+}
+
+Status undo_undead(const RepairContext& ctx, const plan::Step& st) {
+  if (!is_plain_name(st.file) || !is_plain_name(st.dead_file)) return bad_step("undead");
+  if (Status s = move_back(ctx, st.file, st.dead_file); !s.ok()) return s;
+  Result<std::optional<std::string>> cur = read_if_exists(ctx, st.file);
   if (!cur.ok()) return cur.status();
-  if (!cur->has_value()) return conflict(file, "gone, not restored");
-  ojson doc = record_doc_or_discarded(**cur);
+  if (!cur->has_value()) return conflict(fmt::format("{}: gone, not restored", st.file));
   // Still the dead-marked text: put the prior content back. Otherwise this step was done before.
-  if (doc.is_object() && status_of(doc) == "dead") {
-    return platform::atomic_write_file(ctx.dir / file, str_member(el, "content"));
-  }
+  if (plan::still_dead(**cur)) return platform::atomic_write_file(ctx.dir / st.file, st.content);
   return Status::Ok();
 }
 
-Status undo_unretry(const RepairContext& ctx, const json& el) {
-  std::string file = str_member(el, "file");
-  std::string work = str_member(el, "work_file");
-  std::string archived = str_member(el, "archived");
-  if (!is_plain_name(file) || !is_plain_name(work) || archived.find("..") != std::string::npos) {
-    return {ErrorCode::kInvalidArgument, "unretry: bad file name"};
+Status undo_unretry(const RepairContext& ctx, const plan::Step& st) {
+  if (!is_plain_name(st.file) || !is_plain_name(st.work_file) ||
+      st.archived.find("..") != std::string::npos) {
+    return bad_step("unretry");
   }
   // Take the queued retry back first, unless an agent has picked it up meanwhile.
-  Result<std::optional<std::string>> cur = read_if_exists(ctx, work);
+  Result<std::optional<std::string>> cur = read_if_exists(ctx, st.work_file);
   if (!cur.ok()) return cur.status();
-  if (cur->has_value()) {
-    if (**cur != str_member(el, "work_content")) return conflict(work, "changed since, kept");
-    Result<std::string> moved = move_to_archive_subdir(ctx, work, "undone");
+  plan::UndoChoice c = plan::undo_retry_item(st, *cur);
+  if (c.what == plan::Undo::kConflict) return conflict(std::move(c.problem));
+  if (c.what == plan::Undo::kWrite) {
+    Result<std::string> moved = move_to_archive_subdir(ctx, st.work_file, "undone");
     if (!moved.ok()) return moved.status();
   }
-  if (!archived.empty() && path_exists(ctx.dir / archived) && !path_exists(ctx.dir / file)) {
-    return platform::durable_rename_noreplace(ctx.dir / archived, ctx.dir / file);
+  if (plan::retry_record_back(st, path_exists(ctx.dir / st.archived),
+                              path_exists(ctx.dir / st.file))) {
+    return platform::durable_rename_noreplace(ctx.dir / st.archived, ctx.dir / st.file);
   }
   return Status::Ok();
 }
 
-Status undo_unfinalize(const RepairContext& ctx, const json& el) {
-  std::string file = str_member(el, "file");
-  std::string archived = str_member(el, "archived");
-  if (!is_plain_name(file) || !archived.starts_with("archive/done/") ||
-      archived.find("..") != std::string::npos) {
-    return {ErrorCode::kInvalidArgument, "unfinalize: bad file name"};
+Status undo_unfinalize(const RepairContext& ctx, const plan::Step& st) {
+  if (!is_plain_name(st.file) || !st.archived.starts_with("archive/done/") ||
+      st.archived.find("..") != std::string::npos) {
+    return bad_step("unfinalize");
   }
-  bool archived_exists = path_exists(ctx.dir / archived);
-  if (path_exists(ctx.dir / file)) {
-    return archived_exists ? conflict(file, "exists again, " + archived + " left in place")
-                           : Status::Ok();
-  }
-  if (!archived_exists) return conflict(file, "gone, not restored");
-  return platform::durable_rename_noreplace(ctx.dir / archived, ctx.dir / file);
+  return move_back(ctx, st.file, st.archived);
 }
 
 // Runs one item step under the item lock of its "file".
-Status undo_item_step(const RepairContext& ctx, ItemLocks& locks, const std::string& op,
-                      const json& el) {
-  std::string file = str_member(el, "file");
+Status undo_item_step(const RepairContext& ctx, ItemLocks& locks, const plan::Step& st) {
   std::optional<ItemLocks::Guard> guard;
-  if (is_plain_name(file) && kind_of_file(file)) {
-    Result<ItemLocks::Guard> g = locks.lock(id_from_file_name(file));
+  if (is_plain_name(st.file) && kind_of_file(st.file)) {
+    Result<ItemLocks::Guard> g = locks.lock(id_from_file_name(st.file));
     if (!g.ok()) return g.status();
     guard.emplace(std::move(g).value());
   }
-  return op == "restore"      ? undo_restore(ctx, el)
-         : op == "undead"     ? undo_undead(ctx, el)
-         : op == "unretry"    ? undo_unretry(ctx, el)
-         : op == "unfinalize" ? undo_unfinalize(ctx, el)
-                              : Status(ErrorCode::kInvalidArgument, "unknown op \"" + op + "\"");
+  return st.op == "restore"   ? undo_restore(ctx, st)
+         : st.op == "undead"  ? undo_undead(ctx, st)
+         : st.op == "unretry" ? undo_unretry(ctx, st)
+         : st.op == "unfinalize"
+             ? undo_unfinalize(ctx, st)
+             : Status(ErrorCode::kInvalidArgument, "unknown op \"" + st.op + "\"");
 }
 
 // Moves `files` of one batch back to the top level, then recounts the batch for the cache.
@@ -146,7 +124,7 @@ Status undo_unarchive(const RepairContext& ctx, const std::string& batch,
     return {ErrorCode::kInvalidArgument, "unarchive: bad batch name"};
   }
   fs::path batch_dir = ctx.dir / kArchiveDir / batch;
-  if (!path_exists(batch_dir)) return conflict(batch, "batch directory gone");
+  if (!path_exists(batch_dir)) return conflict(fmt::format("{}: batch directory gone", batch));
   Result<ArchiveLock> lock = ArchiveLock::exclusive(ctx.dir, /*try_only=*/false);
   if (!lock.ok()) return lock.status();
   if (Status s = cache_put_batch(ctx.dir, batch, nullptr); !s.ok()) return s;
@@ -168,17 +146,13 @@ Status undo_unarchive(const RepairContext& ctx, const std::string& batch,
 // index where the run starts.
 std::size_t undo_archive_run(const RepairContext& ctx, const json& inverse, std::size_t end,
                              std::vector<std::string>& problems) {
-  std::string batch = str_member(inverse[end - 1], "batch");
+  const std::string batch = plan::step_of(inverse[end - 1]).batch;
   std::vector<std::string> files;
   std::size_t i = end;
-  while (i > 0 && str_member(inverse[i - 1], "op") == "unarchive" &&
-         str_member(inverse[i - 1], "batch") == batch) {
-    const json& el = inverse[i - 1];
-    if (auto it = el.find("files"); it != el.end() && it->is_array()) {
-      for (const json& f : *it) {
-        if (f.is_string()) files.push_back(f.get<std::string>());
-      }
-    }
+  while (i > 0) {
+    plan::Step st = plan::step_of(inverse[i - 1]);
+    if (st.op != "unarchive" || st.batch != batch) break;
+    files.insert(files.end(), st.files.begin(), st.files.end());
     --i;
   }
   if (Status s = undo_unarchive(ctx, batch, files); !s.ok()) problems.push_back(s.message());
@@ -211,20 +185,16 @@ Status undo_repairs(const RepairContext& ctx, const json& inverse) {
   ItemLocks locks(ctx.dir);
   std::size_t i = inverse.size();
   while (i > 0) {
-    const json& el = inverse[i - 1];
-    std::string op = str_member(el, "op");
-    if (op == "unarchive") {
+    const plan::Step st = plan::step_of(inverse[i - 1]);
+    if (st.op == "unarchive") {
       i = undo_archive_run(ctx, inverse, i, problems);
       continue;
     }
-    Status s = undo_item_step(ctx, locks, op, el);
+    Status s = undo_item_step(ctx, locks, st);
     if (!s.ok()) problems.push_back(s.message());
     --i;
   }
-  if (problems.empty()) return Status::Ok();
-  std::string message = "not undone: " + problems.front();
-  for (std::size_t n = 1; n < problems.size(); ++n) message += "; " + problems[n];
-  return {ErrorCode::kConflict, std::move(message)};
+  return plan::undo_status(problems);
 }
 
 }  // namespace dslmodel::store::detail

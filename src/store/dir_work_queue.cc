@@ -153,7 +153,7 @@ Status DirWorkQueue::requeue(const std::string& id) {
     if (done.status().code() != ErrorCode::kNotFound) return done.status();
     return {ErrorCode::kNotFound, fmt::format("no work item \"{}\" to requeue", id)};
   }
-  if (completed_outcome(detail::status_of(done->doc)) != Outcome::kFailed) {
+  if (completed_outcome(detail::status_of(done->doc)) != CompletedOutcome::kFailed) {
     return {ErrorCode::kInvalidArgument,
             fmt::format("work item \"{}\" completed successfully: nothing to requeue", id)};
   }

@@ -66,7 +66,8 @@ Result<ojson> parse_object(const KeyValue& kv, std::string_view file, std::size_
 
 bool succeeded(const KeyValue& completed) {
   ojson doc = record_doc_or_discarded(completed.value);
-  return doc.is_object() && completed_outcome(detail::status_of(doc)) == Outcome::kSucceeded;
+  return doc.is_object() &&
+         completed_outcome(detail::status_of(doc)) == CompletedOutcome::kSucceeded;
 }
 
 // The records a finish with no attempts left (or a success) changes.
@@ -437,7 +438,7 @@ Status EtcdWorkQueue::requeue(const std::string& id) {
     } else if (done) {
       Result<ojson> doc = parse_object(*done, completed, cfg_.max_file_size);
       if (!doc.ok()) return doc.status();
-      if (completed_outcome(detail::status_of(*doc)) != Outcome::kFailed) {
+      if (completed_outcome(detail::status_of(*doc)) != CompletedOutcome::kFailed) {
         return {ErrorCode::kInvalidArgument,
                 fmt::format("work item \"{}\" completed successfully: nothing to requeue", id)};
       }

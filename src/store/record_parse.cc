@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/json_text.h"
+#include "core/records.h"
 #include "core/rules.h"
 #include "dslmodel/time.h"
 #include "store/json_scan.h"
@@ -346,14 +347,11 @@ Result<WorkRecord> work_from_fields(std::string_view file_name, const Field* fie
 }  // namespace
 
 std::optional<RecordKind> kind_of_file(std::string_view name) {
-  constexpr std::string_view kSuffix = ".json";
-  if (name.size() < kSuffix.size() || name.substr(name.size() - kSuffix.size()) != kSuffix) {
-    return std::nullopt;
-  }
-  if (name.starts_with("agent_")) return RecordKind::kAgent;
-  if (name.starts_with("work_")) return RecordKind::kWork;
-  if (name.starts_with("completed_")) return RecordKind::kCompleted;
-  if (name.starts_with("telemetry_")) return RecordKind::kTelemetry;
+  if (!name.ends_with(records::kRecordSuffix)) return std::nullopt;
+  if (name.starts_with(records::kAgentPrefix)) return RecordKind::kAgent;
+  if (name.starts_with(records::kWorkPrefix)) return RecordKind::kWork;
+  if (name.starts_with(records::kCompletedPrefix)) return RecordKind::kCompleted;
+  if (name.starts_with(records::kTelemetryPrefix)) return RecordKind::kTelemetry;
   return std::nullopt;
 }
 
@@ -383,13 +381,10 @@ std::optional<std::int64_t> priority_of_word(std::string_view word) {
   return std::nullopt;
 }
 
-Outcome completed_outcome(std::string_view status) {
-  if (status.empty() || status == "completed" || status == "success" || status == "succeeded" ||
-      status == "done") {
-    return Outcome::kSucceeded;
-  }
-  if (status == "failed" || status == "error") return Outcome::kFailed;
-  return Outcome::kOther;
+CompletedOutcome completed_outcome(std::string_view status) {
+  if (::dslmodel::detail::is_succeeded(status)) return CompletedOutcome::kSucceeded;
+  if (::dslmodel::detail::is_failed(status)) return CompletedOutcome::kFailed;
+  return CompletedOutcome::kOther;
 }
 
 Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view bytes) {
@@ -454,7 +449,7 @@ Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_
   // Attempts that are not integers make a record not retryable.
   std::optional<std::int64_t> attempts = f.integer(5, kAttemptsRange);
   std::optional<std::int64_t> max_attempts = f.integer(6, kMaxAttemptsRange);
-  r.retryable = completed_outcome(r.status) == Outcome::kFailed && payload && attempts &&
+  r.retryable = completed_outcome(r.status) == CompletedOutcome::kFailed && payload && attempts &&
                 max_attempts && *attempts < *max_attempts;
   // Timings only feed the capacity model (docs/policy.md).
   constexpr IntRange kDurationRange{0, 1'000'000'000'000};

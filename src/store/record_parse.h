@@ -1,4 +1,4 @@
-// Coordination records from raw bytes (protocol v1, DESIGN §3–4, docs/metrics.md). Pure
+// Coordination records from raw bytes (protocol v1, docs/metrics.md). Pure
 // functions: no I/O, no clock, no shared state, so safe from any thread and reusable by every
 // backend (dir, etcd).
 //
@@ -28,7 +28,8 @@ namespace dslmodel::store {
 enum class RecordKind { kAgent, kWork, kCompleted, kTelemetry };
 
 // The kind a file name denotes: exact, case-sensitive prefix "agent_", "work_", "completed_" or
-// "telemetry_" and suffix ".json". nullopt for every other name (dead_*, dot files, archive/).
+// "telemetry_" and suffix ".json" (core/records.h). nullopt for every other name (dead_*, dot
+// files, archive/).
 std::optional<RecordKind> kind_of_file(std::string_view file_name);
 
 // The id a file name implies: "work_7.json" → "7". REQUIRES: kind_of_file(file_name).
@@ -88,9 +89,10 @@ Result<RecordDoc> parse_record_doc(std::string_view bytes);
 // parse_record_doc()'s document, or a discarded value (is_discarded()) when it fails.
 nlohmann::ordered_json record_doc_or_discarded(std::string_view bytes);
 
-// How a completed record's (lower-cased) status counts (DESIGN §4): missing or
-// completed|success|succeeded|done → kSucceeded; failed|error → kFailed; anything else → kOther.
-enum class Outcome { kSucceeded, kFailed, kOther };
-Outcome completed_outcome(std::string_view status);
+// How a completed record's (lower-cased) status counts (docs/metrics.md; the words are
+// core/records.h's): missing or completed|success|succeeded|done → kSucceeded; failed|error →
+// kFailed; anything else → kOther.
+enum class CompletedOutcome { kSucceeded, kFailed, kOther };
+CompletedOutcome completed_outcome(std::string_view status);
 
 }  // namespace dslmodel::store

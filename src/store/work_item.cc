@@ -12,6 +12,8 @@
 #include <cstring>
 
 #include "core/json_text.h"
+#include "core/records.h"
+#include "core/rules.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/record_parse.h"
@@ -22,13 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 std::uint64_t random_u64() {
   std::uint64_t v = 0;
@@ -95,10 +90,12 @@ std::string generate_id(TimePoint now) {
 }
 
 bool is_claimed_status(std::string_view status) {
-  return status == "claimed" || status == "in_progress" || status == "running";
+  return ::dslmodel::detail::is_claimed_work(status);
 }
 
-bool is_pending_status(std::string_view status) { return status.empty() || status == "pending"; }
+bool is_pending_status(std::string_view status) {
+  return ::dslmodel::detail::is_pending_work(status);
+}
 
 WorkItem work_item_from(std::string_view file, const json& doc) {
   WorkItem w;
@@ -122,7 +119,7 @@ WorkItem work_item_from(std::string_view file, const json& doc) {
     w.claimed_at = r->claimed_at;
     w.lease_expires = r->lease_expires;
   } else {
-    w.status = lower(as_str(doc, "status"));
+    w.status = ::dslmodel::detail::lower(as_str(doc, "status"));
   }
   w.raw = doc;
   return w;
@@ -198,10 +195,10 @@ ojson completion_record(std::string_view id, const ojson& work, std::string_view
   std::string stored_id = as_str(work, "id");
   out["id"] = stored_id.empty() ? std::string(id) : stored_id;
   if (c.success) {
-    out["status"] = "completed";
+    out["status"] = records::kCompleted;
     out["result"] = c.output;
   } else {
-    out["status"] = "failed";
+    out["status"] = records::kFailed;
     out["error"] = c.error.empty() ? fmt::format("exit code {}", c.exit_code) : c.error;
     out["output"] = c.output;
   }
@@ -219,7 +216,7 @@ ojson requeued_record(std::string_view id, const ojson& from, TimePoint now) {
   ojson item = ojson::object();
   std::string stored_id = as_str(from, "id");
   item["id"] = stored_id.empty() ? std::string(id) : stored_id;
-  item["status"] = "pending";
+  item["status"] = records::kPending;
   item["priority"] = priority_or_zero(from);
   item["created"] = format_iso8601(now);
   item["attempts"] = 0;
@@ -231,11 +228,11 @@ ojson requeued_record(std::string_view id, const ojson& from, TimePoint now) {
 std::string status_of(const ojson& doc) {
   auto it = doc.find("status");
   if (it == doc.end() || !it->is_string()) return "";
-  return lower(it->get<std::string>());
+  return ::dslmodel::detail::lower(it->get<std::string>());
 }
 
 bool is_finished_status(std::string_view status) {
-  return status == "completed" || status == "failed" || status == "cancelled" || status == "dead";
+  return ::dslmodel::detail::is_terminal_work(status);
 }
 
 Status bad_id(std::string_view what, std::string_view id) {
@@ -261,9 +258,12 @@ Status check_new_work(const NewWork& work) {
 }
 
 ojson new_work_record(std::string_view id, const NewWork& work, TimePoint now) {
-  ojson doc = {
-      {"id", std::string(id)},          {"status", "pending"}, {"priority", work.priority},
-      {"created", format_iso8601(now)}, {"attempts", 0},       {"max_attempts", work.max_attempts}};
+  ojson doc = {{"id", std::string(id)},
+               {"status", records::kPending},
+               {"priority", work.priority},
+               {"created", format_iso8601(now)},
+               {"attempts", 0},
+               {"max_attempts", work.max_attempts}};
   if (work.timeout) doc["timeout_s"] = work.timeout->count();
   if (work.prompt) {
     doc["prompt"] = *work.prompt;
@@ -313,7 +313,7 @@ Status check_claim(const ojson& doc, const WorkItem& claimed, const std::string&
 
 void mark_claimed(ojson& doc, std::string_view agent, TimePoint now, Seconds lease) {
   doc.erase("processes");  // a claim's processes are noted once its command runs
-  doc["status"] = "claimed";
+  doc["status"] = records::kClaimed;
   doc["claimed_by"] = std::string(agent);
   doc["claimed_at"] = format_iso8601(now);
   doc["lease_expires"] = format_iso8601(now + lease);
@@ -328,7 +328,7 @@ void drop_claim(ojson& doc) {
 
 void mark_retrying(ojson& doc, std::int64_t attempts, const Completion& c) {
   drop_claim(doc);
-  doc["status"] = "pending";
+  doc["status"] = records::kPending;
   doc["attempts"] = attempts;
   doc["last_error"] = c.error.empty() ? fmt::format("exit code {}", c.exit_code) : c.error;
 }
@@ -338,64 +338,9 @@ void make_pending(ojson& doc, TimePoint now) {
        {"claimed_by", "claimed_at", "lease_expires", "processes", "dead_reason", "dead_at"}) {
     doc.erase(key);
   }
-  doc["status"] = "pending";
+  doc["status"] = records::kPending;
   doc["attempts"] = 0;
   doc["requeued_at"] = format_iso8601(now);
-}
-
-std::optional<std::string> repair_claim_blocker(const ojson& doc,
-                                                std::string_view expect_claimed_by) {
-  const std::string status = status_of(doc);
-  if (!is_claimed_status(status)) return fmt::format("status is now \"{}\"", status);
-  const std::string claimed_by = as_str(doc, "claimed_by");
-  if (!expect_claimed_by.empty() && claimed_by != expect_claimed_by) {
-    return fmt::format("claimed by \"{}\" now", claimed_by);
-  }
-  return std::nullopt;
-}
-
-void mark_requeued(ojson& doc, std::string_view reason, TimePoint now) {
-  auto att = doc.find("attempts");
-  const std::int64_t attempts =
-      att != doc.end() && att->is_number_integer() ? att->get<std::int64_t>() : 0;
-  doc["status"] = "pending";
-  drop_claim(doc);
-  doc["attempts"] = attempts + 1;
-  doc["requeued_at"] = format_iso8601(now);
-  doc["requeue_reason"] = std::string(reason);
-}
-
-void mark_dead(ojson& doc, std::string_view reason, TimePoint now) {
-  doc["status"] = "dead";
-  doc["dead_reason"] = std::string(reason);
-  doc["dead_at"] = format_iso8601(now);
-}
-
-ojson retry_item(std::string_view file, const ojson& failed, TimePoint now) {
-  ojson item = ojson::object();
-  auto id = failed.find("id");
-  item["id"] = id != failed.end() && id->is_string() ? id->get<std::string>()
-                                                     : std::string(id_from_file_name(file));
-  item["status"] = "pending";
-  for (const char* key :
-       {"command", "prompt", "attempts", "max_attempts", "priority", "timeout_s"}) {
-    if (auto it = failed.find(key); it != failed.end()) item[key] = *it;
-  }
-  item["created"] = format_iso8601(now);
-  item["retry_of"] = std::string(file);
-  return item;
-}
-
-std::optional<std::string> finalize_blocker(const ojson& completed, std::string_view completed_name,
-                                            std::string_view holder) {
-  auto agent = completed.find("agent");
-  const std::string finisher = agent != completed.end() && agent->is_string()
-                                   ? agent->get<std::string>()
-                                   : std::string(holder);
-  if (completed_outcome(status_of(completed)) != Outcome::kSucceeded && finisher != holder) {
-    return fmt::format("{} is a failure by \"{}\", not the holder", completed_name, finisher);
-  }
-  return std::nullopt;
 }
 
 Status write_replace(const fs::path& path, std::string_view data, Sync sync) {

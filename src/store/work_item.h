@@ -1,5 +1,5 @@
-// Work records as the work queues read and write them, and the record transformations of the
-// engine's repairs, shared by the dir and etcd backends (private to src/store). Pure functions
+// Work records as the work queues read and write them, shared by the dir and etcd backends
+// (private to src/store; the engine's repairs are store/repair_plan.h). Pure functions
 // except generate_id() (random source), load_record(), for_each_work_file() and write_replace(),
 // which do file I/O. Thread-safe: no shared state.
 #pragma once
@@ -132,32 +132,6 @@ void mark_retrying(nlohmann::ordered_json& doc, std::int64_t attempts, const Com
 // A user's requeue: claim, dead and retry marks removed, status "pending", attempts 0,
 // requeued_at = now.
 void make_pending(nlohmann::ordered_json& doc, TimePoint now);
-
-// Why the engine's requeue or finalize of work record `doc` does not apply: nullopt when it is
-// claimed (claimed, in_progress, running) and, with a non-empty `expect_claimed_by`, by that
-// agent; else "status is now \"<s>\"" or "claimed by \"<a>\" now".
-std::optional<std::string> repair_claim_blocker(const nlohmann::ordered_json& doc,
-                                                std::string_view expect_claimed_by);
-
-// The engine's requeue: status "pending", claim dropped, attempts + 1, requeued_at = now,
-// requeue_reason = reason.
-void mark_requeued(nlohmann::ordered_json& doc, std::string_view reason, TimePoint now);
-
-// Dead-lettering: status "dead", dead_reason = reason, dead_at = now.
-void mark_dead(nlohmann::ordered_json& doc, std::string_view reason, TimePoint now);
-
-// The pending work record that retries the failed completion `failed` of record `file`: id,
-// status "pending", command, prompt, attempts, max_attempts, priority, timeout_s copied,
-// created = now, retry_of = file.
-nlohmann::ordered_json retry_item(std::string_view file, const nlohmann::ordered_json& failed,
-                                  TimePoint now);
-
-// Why a claimed work item held by `holder` must not be finalized on its completion record
-// `completed` (named `completed_name`): nullopt when the completion is a success, or a failure
-// recorded by the holder (no "agent" counts as the holder); else the reason.
-std::optional<std::string> finalize_blocker(const nlohmann::ordered_json& completed,
-                                            std::string_view completed_name,
-                                            std::string_view holder);
 
 // How much write_replace() makes durable before it returns.
 enum class Sync {

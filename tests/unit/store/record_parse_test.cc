@@ -314,11 +314,11 @@ TEST(ParseAgent, StartTime) {
 
 TEST(CompletedOutcome, Classes) {
   for (const char* s : {"", "completed", "success", "succeeded", "done"}) {
-    EXPECT_EQ(completed_outcome(s), Outcome::kSucceeded) << s;
+    EXPECT_EQ(completed_outcome(s), CompletedOutcome::kSucceeded) << s;
   }
-  EXPECT_EQ(completed_outcome("failed"), Outcome::kFailed);
-  EXPECT_EQ(completed_outcome("error"), Outcome::kFailed);
-  EXPECT_EQ(completed_outcome("cancelled"), Outcome::kOther);
+  EXPECT_EQ(completed_outcome("failed"), CompletedOutcome::kFailed);
+  EXPECT_EQ(completed_outcome("error"), CompletedOutcome::kFailed);
+  EXPECT_EQ(completed_outcome("cancelled"), CompletedOutcome::kOther);
 }
 
 TEST(ParseTelemetry, PlainRecordCountsOne) {
