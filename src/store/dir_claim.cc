@@ -12,6 +12,7 @@
 #include "store/claim_processes.h"
 #include "store/dir_repair.h"
 #include "store/dir_work_queue.h"
+#include "store/queue_rules.h"
 #include "store/record_parse.h"
 #include "store/work_item.h"
 
@@ -34,14 +35,12 @@ Status DirWorkQueue::refill() {
   Status s = detail::for_each_work_file(
       dir_, cfg_.max_file_size, buf_, [&](std::string_view name, std::string_view bytes) {
         Result<WorkRecord> w = parse_work(name, bytes);
-        if (!w.ok() || !detail::is_pending_status(w->status)) return;
+        if (!w.ok() || !detail::claimable(w->status)) return;
         found.push_back(
             {std::string(id_from_file_name(name)), std::move(w->file), w->priority, w->created});
       });
   if (!s.ok()) return s;
-  std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
-    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
-  });
+  detail::sort_queue_order(found);
   candidates_ = std::move(found);
   next_ = 0;
   listed_at_ = clock_->steady_now();
@@ -59,7 +58,7 @@ Result<DirWorkQueue::TryResult> DirWorkQueue::try_claim(const Candidate& c, bool
   Result<detail::LoadedRecord> rec = detail::load_record(dir_ / c.file, cfg_.max_file_size);
   if (!rec.ok()) return TryResult::kTaken;  // gone, or no longer a valid record
   ojson& doc = rec->doc;
-  if (!detail::is_pending_status(detail::status_of(doc))) return TryResult::kTaken;
+  if (!detail::claimable(detail::status_of(doc))) return TryResult::kTaken;
   detail::mark_claimed(doc, agent_id, clock_->now(), lease);
   // Data synced, directory not: a claim lost in a host crash leaves the item pending, which is
   // what the engine would make of the dead agent's claim anyway. (A journaling file system

@@ -13,6 +13,7 @@
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "store/dir_repair.h"
+#include "store/queue_rules.h"
 #include "store/record_parse.h"
 #include "store/work_item.h"
 
@@ -80,39 +81,25 @@ Status DirWorkQueue::record_telemetry(const std::string& id, const nlohmann::jso
 
 Result<std::vector<WorkItem>> DirWorkQueue::list(const std::string& status) {
   std::vector<WorkItem> items;
-  std::string want = status;
-  std::transform(want.begin(), want.end(), want.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  Status s = detail::for_each_work_file(
-      dir_, cfg_.max_file_size, buf_, [&](std::string_view name, std::string_view bytes) {
-        // Listed only when the snapshot would count it (store/record_parse.h).
-        if (!parse_work(name, bytes).ok()) return;
-        Result<RecordDoc> doc = parse_record_doc(bytes);
-        if (!doc.ok()) return;
-        WorkItem w = detail::work_item_from(name, json(doc->doc));
-        const std::string& st = w.status.empty() ? std::string("pending") : w.status;
-        if (want.empty() || st == want) items.push_back(std::move(w));
-      });
+  const std::string want = detail::status_filter(status);
+  Status s = detail::for_each_work_file(dir_, cfg_.max_file_size, buf_,
+                                        [&](std::string_view name, std::string_view bytes) {
+                                          if (auto w = detail::listed_item(name, bytes, want))
+                                            items.push_back(std::move(*w));
+                                        });
   if (!s.ok()) return s;
-  std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) {
-    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
-  });
+  detail::sort_queue_order(items);
   return items;
 }
 
 Result<nlohmann::json> DirWorkQueue::show(const std::string& id) {
   if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
-  const std::pair<std::string, const char*> places[] = {
-      {"work_" + id + ".json", "queue"},
-      {"completed_" + id + ".json", "completed"},
-      {"dead_" + id + ".json", "dead"},
-      {"archive/done/work_" + id + ".json", "archive"}};
-  for (const auto& [rel, location] : places) {
-    Result<detail::LoadedRecord> rec = detail::load_record(dir_ / rel, cfg_.max_file_size);
+  for (const detail::ItemPlace& place : detail::item_places(id)) {
+    Result<detail::LoadedRecord> rec = detail::load_record(dir_ / place.file, cfg_.max_file_size);
     if (!rec.ok() && rec.status().code() == ErrorCode::kNotFound) continue;
     if (!rec.ok()) return rec.status();
     json doc(rec->doc);
-    doc["location"] = location;
+    doc["location"] = place.location;
     return doc;
   }
   return Status(ErrorCode::kNotFound, fmt::format("no work item \"{}\" in {}", id, dir_.string()));

@@ -8,6 +8,7 @@
 #include "core/records.h"
 #include "store/claim_processes.h"
 #include "store/etcd_keys.h"
+#include "store/etcd_queue_util.h"
 #include "store/etcd_txn.h"
 #include "store/record_parse.h"
 #include "store/repair_plan.h"
@@ -24,14 +25,9 @@ StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
 
 StepChoice commit_with(Txn txn) { return {std::move(txn), ""}; }
 
-Compare unchanged(const KeyValue& kv) {
-  return Compare::mod_revision(kv.key, Compare::Op::kEqual, kv.mod_revision);
-}
+using detail::unchanged;
 
-// unchanged(kv) when it exists, else absent(key).
-Compare as_read(const std::string& key, const std::optional<KeyValue>& kv) {
-  return kv ? unchanged(*kv) : Compare::absent(key);
-}
+using detail::as_read;
 
 std::string key_of(const Ctx& ctx, std::string_view file) {
   return key_for_file(ctx.prefix, file).value_or("");

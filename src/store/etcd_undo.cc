@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "store/etcd_keys.h"
+#include "store/etcd_queue_util.h"
 #include "store/etcd_txn.h"
 #include "store/record_parse.h"
 #include "store/repair_plan.h"
@@ -19,9 +20,7 @@ using etcd::TxnOp;
 
 StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
 
-Compare unchanged(const KeyValue& kv) {
-  return Compare::mod_revision(kv.key, Compare::Op::kEqual, kv.mod_revision);
-}
+using detail::unchanged;
 
 std::string key_of(const Ctx& ctx, std::string_view file) {
   return key_for_file(ctx.prefix, file).value_or("");
@@ -133,7 +132,7 @@ Result<StepChoice> undo_unarchive(const Ctx& ctx, const plan::Step& st) {
   if (Result<ArchivedTotals> sub = plan::archived_counts(st.file, from->value); sub.ok()) {
     plan::subtract_totals(totals, *sub);
   }
-  choice.txn->compares.push_back(totals_kv ? unchanged(*totals_kv) : Compare::absent(totals_key));
+  choice.txn->compares.push_back(detail::as_read(totals_key, totals_kv));
   choice.txn->ops.push_back(TxnOp::put(totals_key, dump_archived_totals(totals)));
   return choice;
 }

@@ -13,11 +13,19 @@
 #include "etcd/client.h"
 #include "store/claim_processes.h"
 #include "store/etcd_keys.h"
+#include "store/etcd_queue_util.h"
+#include "store/queue_rules.h"
 #include "store/record_parse.h"
 #include "store/work_item.h"
 
 namespace dslmodel::store {
 namespace {
+
+using detail::as_read;
+using detail::busy;
+using detail::kRounds;
+using detail::parse_object;
+using detail::unchanged;
 
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
@@ -25,43 +33,12 @@ using etcd::Compare;
 using etcd::KeyValue;
 using etcd::TxnOp;
 
-// Read-decide-commit rounds of one call before it gives up on a record that keeps changing.
-constexpr int kRounds = 8;
-
 unsigned random_seed() {
   unsigned seed = 0;
   if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed)) {
     seed = static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   return seed;
-}
-
-Compare unchanged(const KeyValue& kv) {
-  return Compare::mod_revision(kv.key, Compare::Op::kEqual, kv.mod_revision);
-}
-
-Compare as_read(const std::string& key, const std::optional<KeyValue>& kv) {
-  return kv ? unchanged(*kv) : Compare::absent(key);
-}
-
-Status busy(std::string_view id) {
-  return {ErrorCode::kConflict,
-          fmt::format("work item \"{}\" kept changing during {} attempts", id, kRounds)};
-}
-
-// The record in `kv` (named `file`) as a JSON object; kCorrupt or kInvalidArgument as
-// detail::load_record reports them.
-Result<ojson> parse_object(const KeyValue& kv, std::string_view file, std::size_t max_size) {
-  if (kv.value.size() > max_size) {
-    return Status(ErrorCode::kInvalidArgument,
-                  fmt::format("{}: over the size limit ({} bytes)", file, max_size));
-  }
-  Result<RecordDoc> doc = parse_record_doc(kv.value);
-  if (!doc.ok()) {
-    return Status(ErrorCode::kCorrupt,
-                  fmt::format("{}: {}", valid_utf8(file), doc.status().message()));
-  }
-  return std::move(doc->doc);
 }
 
 bool succeeded(const KeyValue& completed) {
@@ -158,13 +135,11 @@ Status EtcdWorkQueue::refill() {
     if (!file || kind_of_file(*file) != RecordKind::kWork) continue;
     if (kv.value.size() > cfg_.max_file_size) continue;
     Result<WorkRecord> w = parse_work(*file, kv.value);
-    if (!w.ok() || !detail::is_pending_status(w->status)) continue;
+    if (!w.ok() || !detail::claimable(w->status)) continue;
     found.push_back({std::move(*file), std::move(kv.key), std::move(kv.value), kv.mod_revision,
                      w->priority, w->created});
   }
-  std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
-    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
-  });
+  detail::sort_queue_order(found);
   candidates_ = std::move(found);
   listed_at_ = clock_->steady_now();
   return Status::Ok();
@@ -178,7 +153,7 @@ Result<bool> EtcdWorkQueue::try_claim(Candidate& c, const std::string& agent_id,
     if (c.value.size() > cfg_.max_file_size) return false;
     ojson doc = record_doc_or_discarded(c.value);
     if (doc.is_discarded() || !doc.is_object()) return false;
-    if (!detail::is_pending_status(detail::status_of(doc))) return false;
+    if (!detail::claimable(detail::status_of(doc))) return false;
     detail::mark_claimed(doc, agent_id, clock_->now(), lease);
     std::string text = dump_json(doc);
     Result<etcd::TxnResult> r =
@@ -348,9 +323,7 @@ Status EtcdWorkQueue::record_telemetry(const std::string& id, const nlohmann::js
 }
 
 Result<std::vector<WorkItem>> EtcdWorkQueue::list(const std::string& status) {
-  std::string want = status;
-  std::transform(want.begin(), want.end(), want.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string want = detail::status_filter(status);
   std::int64_t revision = 0;
   Result<std::vector<KeyValue>> kvs =
       detail::range_all(*client_, etcd_dir_prefix(prefix_, kEtcdWorkDir), 0, &revision);
@@ -361,141 +334,30 @@ Result<std::vector<WorkItem>> EtcdWorkQueue::list(const std::string& status) {
     std::optional<std::string> file = file_for_key(prefix_, kv.key);
     if (!file || kind_of_file(*file) != RecordKind::kWork || file_name_problem(*file)) continue;
     if (kv.value.size() > cfg_.max_file_size) continue;
-    // Listed only when the snapshot would count it (store/record_parse.h).
-    if (!parse_work(*file, kv.value).ok()) continue;
-    Result<RecordDoc> doc = parse_record_doc(kv.value);
-    if (!doc.ok()) continue;
-    WorkItem w = detail::work_item_from(*file, json(doc->doc));
-    const std::string& st = w.status.empty() ? std::string("pending") : w.status;
-    if (want.empty() || st == want) items.push_back(std::move(w));
+    if (auto w = detail::listed_item(*file, kv.value, want)) items.push_back(std::move(*w));
   }
-  std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) {
-    return detail::queue_before(a.priority, a.created, a.file, b.priority, b.created, b.file);
-  });
+  detail::sort_queue_order(items);
   return items;
 }
 
 Result<nlohmann::json> EtcdWorkQueue::show(const std::string& id) {
   if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
-  const std::pair<std::string, const char*> places[] = {
-      {"work_" + id + ".json", "queue"},
-      {"completed_" + id + ".json", "completed"},
-      {"dead_" + id + ".json", "dead"},
-      {"archive/done/work_" + id + ".json", "archive"}};
+  const std::array<detail::ItemPlace, 4> places = detail::item_places(id);
   std::vector<std::string> keys;
-  for (const auto& [file, location] : places) keys.push_back(*key_for_file(prefix_, file));
+  for (const detail::ItemPlace& place : places) keys.push_back(*key_for_file(prefix_, place.file));
   Result<detail::KeysRead> read = detail::get_keys(*client_, keys);
   if (!read.ok()) return read.status();
   saw(read->revision);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (!read->kvs[i]) continue;
-    Result<ojson> doc = parse_object(*read->kvs[i], places[i].first, cfg_.max_file_size);
+    Result<ojson> doc = parse_object(*read->kvs[i], places[i].file, cfg_.max_file_size);
     if (!doc.ok()) return doc.status();
     json out = json(*doc);
-    out["location"] = places[i].second;
+    out["location"] = places[i].location;
     return out;
   }
   return Status(ErrorCode::kNotFound,
                 fmt::format("no work item \"{}\" in {}", id, etcd_dir_prefix(prefix_, "")));
-}
-
-Status EtcdWorkQueue::requeue(const std::string& id) {
-  if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
-  const std::string work_key = key(kEtcdWorkDir, id);
-  const std::string completed = "completed_" + id + ".json";
-  for (int round = 0; round < kRounds; ++round) {
-    Result<detail::KeysRead> read =
-        detail::get_keys(*client_, {work_key, key(kEtcdDeadDir, id), key(kEtcdCompletedDir, id)});
-    if (!read.ok()) return read.status();
-    saw(read->revision);
-    const std::optional<KeyValue>& work = read->kvs[0];
-    const std::optional<KeyValue>& dead = read->kvs[1];
-    const std::optional<KeyValue>& done = read->kvs[2];
-    std::vector<Compare> compares;
-    std::vector<TxnOp> ops;
-    const TimePoint now = clock_->now();
-    if (work || dead) {
-      const KeyValue& from = work ? *work : *dead;
-      Result<ojson> doc = parse_object(from, work ? "work_" + id + ".json" : "dead_" + id + ".json",
-                                       cfg_.max_file_size);
-      if (!doc.ok()) return doc.status();
-      const std::string status = detail::status_of(*doc);
-      if (work && detail::is_claimed_status(status) && done) {
-        return {
-            ErrorCode::kConflict,
-            fmt::format("work item \"{}\" already has {}: it is being finalized", id, completed)};
-      }
-      if (work && detail::is_pending_status(status) && detail::int_or(*doc, "attempts", 0) == 0) {
-        return Status::Ok();
-      }
-      detail::make_pending(*doc, now);
-      compares = {unchanged(from)};
-      ops = {TxnOp::put(work_key, dump_json(*doc))};
-      if (!work) {
-        compares.push_back(Compare::absent(work_key));
-        ops.push_back(TxnOp::del(from.key));
-      }
-    } else if (done) {
-      Result<ojson> doc = parse_object(*done, completed, cfg_.max_file_size);
-      if (!doc.ok()) return doc.status();
-      if (completed_outcome(detail::status_of(*doc)) != CompletedOutcome::kFailed) {
-        return {ErrorCode::kInvalidArgument,
-                fmt::format("work item \"{}\" completed successfully: nothing to requeue", id)};
-      }
-      if (!detail::has_payload(*doc)) {
-        return {ErrorCode::kInvalidArgument,
-                fmt::format("failed item \"{}\" has no command or prompt to run again", id)};
-      }
-      ojson item = detail::requeued_record(id, *doc, now);
-      item["retry_of"] = completed;
-      Result<std::string> retried =
-          detail::free_archive_name(*client_, prefix_, "retried", completed);
-      if (!retried.ok()) return retried.status();
-      const std::string retried_key = key_for_file(prefix_, *retried).value_or("");
-      compares = {unchanged(*done), Compare::absent(work_key), Compare::absent(retried_key)};
-      ops = {TxnOp::put(work_key, dump_json(item)), TxnOp::put(retried_key, done->value),
-             TxnOp::del(done->key)};
-    } else {
-      return {ErrorCode::kNotFound, fmt::format("no work item \"{}\" to requeue", id)};
-    }
-    Result<etcd::TxnResult> r = client_->txn(compares, ops);
-    if (!r.ok()) return r.status();
-    saw(r->revision);
-    if (r->succeeded) {
-      candidates_.clear();
-      return Status::Ok();
-    }
-  }
-  return busy(id);
-}
-
-void EtcdWorkQueue::wait_for_work(std::chrono::milliseconds max_wait, std::stop_token stop) {
-  if (stop.stop_requested() || max_wait.count() <= 0) return;
-  const auto start = std::chrono::steady_clock::now();
-  const std::string from = etcd_dir_prefix(prefix_, kEtcdWorkDir);
-  bool woken = false;
-  Status s = client_->watch(
-      from, etcd::prefix_end(from), last_revision_ > 0 ? last_revision_ + 1 : 0,
-      [&](const std::vector<etcd::WatchEvent>& events) {
-        for (const etcd::WatchEvent& e : events) {
-          saw(e.kv.mod_revision);
-          if (e.type != etcd::EventType::kPut) continue;
-          std::optional<std::string> file = file_for_key(prefix_, e.kv.key);
-          if (!file) continue;
-          Result<WorkRecord> w = parse_work(*file, e.kv.value);
-          if (w.ok() && detail::is_pending_status(w->status)) woken = true;
-        }
-        return !woken;
-      },
-      max_wait, stop);
-  if (woken) {
-    candidates_.clear();  // list again: the new item may outrank the cached ones
-    return;
-  }
-  if (s.ok()) return;
-  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - start);
-  if (waited < max_wait) WorkQueue::wait_for_work(max_wait - waited, std::move(stop));
 }
 
 }  // namespace dslmodel::store
