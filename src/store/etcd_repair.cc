@@ -29,18 +29,6 @@ using detail::unchanged;
 
 using detail::as_read;
 
-std::string key_of(const Ctx& ctx, std::string_view file) {
-  return key_for_file(ctx.prefix, file).value_or("");
-}
-
-// Reads `files` (their keys) at one revision.
-Result<detail::KeysRead> read_files(const Ctx& ctx, const std::vector<std::string>& files) {
-  std::vector<std::string> keys;
-  keys.reserve(files.size());
-  for (const std::string& f : files) keys.push_back(key_of(ctx, f));
-  return detail::get_keys(ctx.client, keys);
-}
-
 // The record in `kv` as the plan layer reads it; else why not.
 Result<plan::Read> read_of(const Ctx& ctx, const std::optional<KeyValue>& kv) {
   if (!kv) return Status(ErrorCode::kNotFound, "gone");
@@ -150,6 +138,17 @@ Result<StepChoice> finalize(const Ctx& ctx, const RepairAction& a) {
 }
 
 }  // namespace
+
+std::string key_of(const Ctx& ctx, std::string_view file) {
+  return key_for_file(ctx.prefix, file).value_or("");
+}
+
+Result<detail::KeysRead> read_files(const Ctx& ctx, const std::vector<std::string>& files) {
+  std::vector<std::string> keys;
+  keys.reserve(files.size());
+  for (const std::string& f : files) keys.push_back(key_of(ctx, f));
+  return detail::get_keys(ctx.client, keys);
+}
 
 Result<StepChoice> decide_repair(const Ctx& ctx, const RepairAction& a) {
   if (auto why = plan::target_problem(a, key_for_file(ctx.prefix, a.file).has_value())) {

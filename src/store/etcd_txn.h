@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dslmodel/config.h"
 #include "dslmodel/status.h"
 #include "dslmodel/store.h"
 #include "etcd/client.h"
+#include "store/etcd_keys.h"
 
 namespace dslmodel::store::etcd_exec {
 
@@ -39,6 +41,12 @@ struct StepChoice {
   std::optional<Txn> txn;
   std::string verdict;
 };
+
+// The key of record `file` under the prefix ("" when it names none).
+std::string key_of(const Ctx& ctx, std::string_view file);
+
+// Reads `files` (their keys) at one revision. Fails as the client does.
+Result<detail::KeysRead> read_files(const Ctx& ctx, const std::vector<std::string>& files);
 
 // The transaction of repair action `a` as the records stand now. Fails as the client does.
 Result<StepChoice> decide_repair(const Ctx& ctx, const RepairAction& a);

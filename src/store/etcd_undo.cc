@@ -22,17 +22,6 @@ StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
 
 using detail::unchanged;
 
-std::string key_of(const Ctx& ctx, std::string_view file) {
-  return key_for_file(ctx.prefix, file).value_or("");
-}
-
-Result<detail::KeysRead> read_files(const Ctx& ctx, const std::vector<std::string>& files) {
-  std::vector<std::string> keys;
-  keys.reserve(files.size());
-  for (const std::string& f : files) keys.push_back(key_of(ctx, f));
-  return detail::get_keys(ctx.client, keys);
-}
-
 bool is_record(std::string_view prefix, std::string_view file) {
   return kind_of_file(file).has_value() && key_for_file(prefix, file).has_value();
 }
