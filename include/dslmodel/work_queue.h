@@ -1,10 +1,12 @@
-// WorkQueue: the agents' side of the coordination store (DESIGN §3): adding work, claiming it
-// atomically, recording its outcome, heartbeats and telemetry.
+// WorkQueue: the agents' side of the coordination store (docs/agents.md): adding work, claiming
+// it atomically, recording its outcome, heartbeats and telemetry. It speaks of records by kind
+// and id (work <id>, completed <id>, dead <id>, agent <id>, telemetry <id>); how a backend
+// stores them (files, keys) is the backend's.
 //
 // Claims are exclusive: when many agents race for one item, exactly one claim_next() returns it.
 // A claim held by an agent that died stays visible (status "claimed", claimed_by, lease_expires)
-// so that coordination_improve can requeue it. Nothing is deleted: a finished item's work file
-// moves under archive/, given-up work becomes dead_<id>.json.
+// so that coordination_improve can requeue it. Nothing is deleted: a finished item's work record
+// is archived (done), given-up work becomes the dead record <id>.
 // Implementations are safe to use from many processes at once; one object from one thread.
 #pragma once
 
@@ -36,8 +38,8 @@ struct NewWork {
 
 // One work item as stored, parsed fully (payload included).
 struct WorkItem {
-  std::string id;    // the file's id: work_<id>.json
-  std::string file;  // "work_<id>.json"
+  std::string id;    // the item's id: the work record <id>
+  std::string file;  // the record's name in the store's vocabulary: "work_<id>.json"
   std::string status;
   std::vector<std::string> command;
   bool command_invalid = false;  // "command" present but not an array of strings: never run
@@ -63,9 +65,9 @@ struct Completion {
 };
 
 enum class FinishOutcome {
-  kCompleted,  // completed_<id>.json written with status "completed"
+  kCompleted,  // the completed record <id> written with status "completed"
   kRetrying,   // failed with attempts left: back to pending, attempts + 1
-  kFailed,     // failed for good: completed_<id>.json with status "failed"
+  kFailed,     // failed for good: the completed record <id> with status "failed"
 };
 
 struct AgentState {
@@ -84,17 +86,33 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
   virtual ~WorkQueue() = default;
 
-  // Writes a new pending item. kInvalidArgument: neither or both of command/prompt, bad id;
+  // Writes a new pending work record {"id","status":"pending","priority","created",
+  // "attempts":0,"max_attempts","timeout_s"?,"command"|"prompt"}; the id is generated
+  // ("<unix_ms>-<6 hex>") when empty. kInvalidArgument: an id outside [A-Za-z0-9._-]{1,128},
+  // neither or both of command/prompt, max_attempts, priority or timeout out of range;
   // kConflict: the id exists. Returns the id.
   virtual Result<std::string> add(const NewWork& work) = 0;
 
-  // Claims the pending item with the highest priority (then oldest), setting status "claimed",
-  // claimed_by, claimed_at and lease_expires = now + lease. nullopt when nothing is pending.
+  // Claims a pending item (status "pending" or none) in queue order: priority desc, then created
+  // asc (unknown last), then id; sets status "claimed", claimed_by, claimed_at and
+  // lease_expires = now + lease. Items whose "command" is not an argv array are still claimed
+  // (WorkItem::command_invalid): the agent fails them. nullopt when nothing is pending;
+  // kInvalidArgument for a bad agent id.
   virtual Result<std::optional<WorkItem>> claim_next(const std::string& agent_id,
                                                      Seconds lease) = 0;
 
-  // Records the outcome of an item this agent claimed. kConflict when the claim was lost (the
-  // item was requeued or claimed by someone else): nothing is written then.
+  // Records the outcome of an item this agent claimed. Requires the work record claimed by
+  // `agent_id` (and, when `claimed` carries claimed_at, by that very claim); else kConflict and
+  // nothing is written.
+  //   success: completed record {"id","status":"completed","result","exit_code","duration_ms",
+  //     "agent","finished","attempts":attempts+1,"max_attempts",payload...}, the work record
+  //     archived (done) → kCompleted.
+  //   failure with attempts left: back to pending, attempts + 1, "last_error" → kRetrying.
+  //   failure, no attempts left: completed record with status "failed", "error", "output" →
+  //     kFailed.
+  // An existing failed completion (an earlier attempt's) is archived (retried) first; an existing
+  // successful one means the item already ran: the work record is archived and the result is
+  // kConflict "... already completed ...".
   virtual Result<FinishOutcome> finish(const WorkItem& claimed, const std::string& agent_id,
                                        const Completion& completion) = 0;
 
@@ -112,20 +130,31 @@ class WorkQueue {
     return Status::Ok();
   }
 
-  // Writes agent_<id>.json with heartbeat = now.
+  // Writes the agent record {"id","status","heartbeat":now,"pid","host","current_work"?,
+  // "created"?}. kInvalidArgument for an id outside [A-Za-z0-9._-]{1,128}.
   virtual Status heartbeat(const AgentState& agent) = 0;
 
-  // Writes telemetry_<id>.json {"id","timestamp","metrics":metrics}.
+  // Writes the telemetry record {"id","timestamp":now,"metrics":metrics}. kInvalidArgument for a
+  // bad id or when `metrics` is not an object.
   virtual Status record_telemetry(const std::string& id, const nlohmann::json& metrics) = 0;
 
-  // Items in the queue (work_*.json), highest priority first; `status` filters when non-empty.
+  // Every work record the snapshot would count, in queue order; only those whose status
+  // (lower-cased; missing = "pending") equals `status` (lower-cased) when it is non-empty.
   virtual Result<std::vector<WorkItem>> list(const std::string& status) = 0;
 
-  // One item by id, wherever it is: queued, completed, dead or archived. Returns the record.
+  // One item by id, wherever it is, looked for in this order: the work record, the completed
+  // record, the dead record, the archived (done) work record; returned with "location":
+  // "queue" | "completed" | "dead" | "archive" added. kNotFound when none exists;
+  // kInvalidArgument for a bad id; kCorrupt when the record found is not a JSON object.
   virtual Result<nlohmann::json> show(const std::string& id) = 0;
 
-  // Puts an item back to pending from wherever it is (claimed, dead_, failed completed_), keeping
-  // its payload; attempts reset to 0. kNotFound when no such item.
+  // Puts an item back to pending with attempts 0, keeping its payload:
+  //   a work record (any status) → pending, claim fields removed ("pending" with 0 attempts: no
+  //     write). kConflict when it is claimed but its completed record exists.
+  //   a dead record → the work record <id>, pending.
+  //   a failed completed record with payload → a new work record; the completed record is
+  //     archived (retried).
+  // kInvalidArgument: a successful completion, or a failure without payload; kNotFound otherwise.
   virtual Status requeue(const std::string& id) = 0;
 
   // Blocks until work may have arrived, at most `max_wait`, returning early once `stop` is

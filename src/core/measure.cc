@@ -1,4 +1,4 @@
-// measure(): the counts of DESIGN §4, and the status rules every part of the core shares.
+// measure(): the counts of docs/metrics.md, and the status rules every part of the core shares.
 #include <algorithm>
 #include <array>
 

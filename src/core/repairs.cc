@@ -1,5 +1,5 @@
 // plan_queue_repairs() and plan_optimizations(): what coordination_improve and optimize would
-// change in the store (DESIGN §5). Pure: the store applies the actions.
+// change in the store (docs/policy.md). Pure: the store applies the actions.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -45,7 +45,7 @@ std::string completed_file_for(const std::string& work_file) {
   return sibling_file(work_file, records::kWorkPrefix, records::kCompletedPrefix);
 }
 
-// The one repair an item needs now, if any; rules of DESIGN §5 in order. A claimed item whose
+// The one repair an item needs now, if any; rules of docs/policy.md in order. A claimed item whose
 // completion exists already ran: its agent died between writing completed_<id> and moving the work
 // file away, so it is finalized, never requeued (each item completes exactly once).
 std::optional<RepairAction> repair_for(const WorkRecord& w, const detail::AgentIndex& agents,

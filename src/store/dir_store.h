@@ -1,4 +1,4 @@
-// DirStore: the coordination directory of protocol v1 (DESIGN §3) as a CoordinationStore.
+// DirStore: the coordination directory of protocol v1 (docs/metrics.md) as a CoordinationStore.
 //
 // Reads only the directory's top level: agent_*.json, work_*.json, completed_*.json and
 // telemetry_*.json (exact, case-sensitive). Everything else (dead_*, archive/, .dsl/, dot files)

@@ -1,4 +1,4 @@
-// DirWorkQueue: the agents' side of the coordination directory (DESIGN §3) as a WorkQueue.
+// DirWorkQueue: the agents' side of the coordination directory (docs/agents.md) as a WorkQueue.
 //
 // Claim protocol. Every read-modify-write of an item (claim, finish, release, requeue, and
 // DirStore::apply's repairs of it) holds the item's striped flock (store/item_lock.h), re-reads
@@ -55,70 +55,39 @@ class DirWorkQueue final : public WorkQueue {
   explicit DirWorkQueue(std::filesystem::path dir, StoreConfig cfg = {},
                         const Clock* clock = nullptr);
 
-  // Writes work_<id>.json {"id","status":"pending","priority","created","attempts":0,
-  // "max_attempts","timeout_s"?,"command"|"prompt"} with create-noreplace. The id is generated as
-  // "<unix_ms>-<6 hex>" when empty. kInvalidArgument: an id outside [A-Za-z0-9._-]{1,128},
-  // neither or both of command/prompt, an empty argv element list, max_attempts < 1, a negative
-  // timeout. kConflict: work_<id>.json exists. kNotFound: the directory does not exist.
+  // The WorkQueue contract (dslmodel/work_queue.h), on files. Specific to the directory:
+  // add() creates work_<id>.json with create-noreplace; kNotFound when the directory does not
+  // exist.
   Result<std::string> add(const NewWork& work) override;
 
-  // Claims the best pending item (status "pending" or none): priority desc, then created asc
-  // (unknown last), then file name. Candidates come from a cache filled by one listing pass and
-  // refilled when used up or older than candidate_max_age(), so an item added by another process
-  // may wait that long before it is preferred. Items whose "command" is not an argv array are
-  // still claimed (WorkItem::command_invalid): the agent fails them. nullopt when nothing is
-  // pending. kNotFound: the directory does not exist; kIo: a lock or write failed.
+  // Candidates come from a cache filled by one listing pass and refilled when used up or older
+  // than candidate_max_age(), so an item added by another process may wait that long before it
+  // is preferred. kNotFound: the directory does not exist; kIo: a lock or write failed.
   Result<std::optional<WorkItem>> claim_next(const std::string& agent_id, Seconds lease) override;
 
-  // Under the item lock, requires work_<id>.json to be claimed by `agent_id` (and, when
-  // `claimed` carries claimed_at, by that very claim); else kConflict and nothing is written.
-  //   success: completed_<id>.json {"id","status":"completed","result","exit_code",
-  //     "duration_ms","agent","finished","attempts":attempts+1,"max_attempts",payload...}, then
-  //     the work file moves to archive/done/ → kCompleted.
-  //   failure, attempts+1 < max_attempts: work back to pending, attempts+1, "last_error" →
-  //   kRetrying. failure, no attempts left: completed_<id>.json with status "failed", "error",
-  //   "output" and
-  //     attempts == max_attempts (not retryable), work file to archive/done/ → kFailed.
-  // An existing failed completion (left by an interrupted retry) is moved to archive/retried/
-  // first; an existing successful one means the item already ran: the work file is archived and
-  // the result is kConflict. When the completion is written but the work file cannot be moved,
-  // the outcome is still returned: the claimed work file is finalized by the engine (kFinalize).
+  // Under the item lock. The work file moves to archive/done/ after the completion is written;
+  // when it cannot be moved the outcome is still returned: the claimed work file is finalized by
+  // the engine (kFinalize).
   Result<FinishOutcome> finish(const WorkItem& claimed, const std::string& agent_id,
                                const Completion& completion) override;
 
-  // Claimed by `agent_id` → pending, claim fields removed, attempts unchanged. kConflict as finish.
   Status release(const WorkItem& claimed, const std::string& agent_id) override;
 
-  // Claimed by `agent_id` → "processes" set, nothing else changed. kConflict as finish.
   Status note_processes(const WorkItem& claimed, const std::string& agent_id,
                         const ClaimProcesses& processes) override;
 
-  // agent_<id>.json {"id","status","heartbeat":now,"pid","host","current_work"?,"created"?},
-  // atomic, not fsynced. kInvalidArgument for an id outside [A-Za-z0-9._-]{1,128}.
+  // Atomic, not fsynced.
   Status heartbeat(const AgentState& agent) override;
 
-  // telemetry_<id>.json {"id","timestamp":now,"metrics"}, atomic, not fsynced. kInvalidArgument
-  // for a bad id or when `metrics` is not an object.
+  // Atomic, not fsynced.
   Status record_telemetry(const std::string& id, const nlohmann::json& metrics) override;
 
-  // Every readable work_*.json as a WorkItem (payload and raw record), priority desc, then
-  // created asc, then file name; only those whose status (lower-cased; missing = "pending")
-  // equals `status` when it is non-empty. Unreadable or invalid files are skipped.
+  // Unreadable or invalid files are skipped.
   Result<std::vector<WorkItem>> list(const std::string& status) override;
 
-  // The record of work_<id>.json, else completed_<id>.json, else dead_<id>.json, else
-  // archive/done/work_<id>.json, with "location": "queue" | "completed" | "dead" | "archive"
-  // added. kNotFound when none exists; kInvalidArgument for a bad id; kCorrupt when the file
-  // found is not a JSON object.
   Result<nlohmann::json> show(const std::string& id) override;
 
-  // Back to pending with attempts 0, under the item lock:
-  //   work_<id>.json (any status) → pending, claim fields removed ("pending" with 0 attempts: no
-  //     write). kConflict when it is claimed but completed_<id>.json already exists.
-  //   dead_<id>.json → work_<id>.json (rename-noreplace), then rewritten pending.
-  //   failed completed_<id>.json with payload → new work_<id>.json, the record moves to
-  //     archive/retried/.
-  // kInvalidArgument: a successful completion, or a failure without payload; kNotFound otherwise.
+  // Under the item lock; a dead record comes back by rename-noreplace.
   Status requeue(const std::string& id) override;
 
   // How long the claim candidate cache is trusted; default 2 s. Zero: relist before every claim.

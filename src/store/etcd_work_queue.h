@@ -56,64 +56,39 @@ class EtcdWorkQueue final : public WorkQueue {
   EtcdWorkQueue(std::shared_ptr<etcd::Client> client, std::string prefix, StoreConfig cfg = {},
                 const Clock* clock = nullptr);
 
-  // Creates P/work/<id> with the record DirWorkQueue::add writes, in a transaction that requires
-  // P/work/<id>, P/completed/<id> and P/dead/<id> absent. The id is generated as
-  // "<unix_ms>-<6 hex>" when empty. kInvalidArgument: as DirWorkQueue::add. kConflict: the item
-  // exists (queued, completed or dead).
+  // The WorkQueue contract (dslmodel/work_queue.h), on keys. Specific to etcd: add() is a
+  // transaction that requires P/work/<id>, P/completed/<id> and P/dead/<id> absent (kConflict
+  // when the item exists queued, completed or dead).
   Result<std::string> add(const NewWork& work) override;
 
-  // Claims a pending item (status "pending" or none): the best in queue order (priority desc,
-  // created asc, unknown last, then file name) or, to spread racing agents, one of the next few
-  // after it (set_claim_spread). Candidates (with their values and revisions) come from a cache
-  // filled by one listing of P/work/ and refilled when used up or older than candidate_max_age(),
-  // so a claim is usually one transaction. Items whose "command" is not an argv array are still
-  // claimed (WorkItem::command_invalid). nullopt when nothing is pending. kInvalidArgument for a
-  // bad agent id.
+  // The best candidate or, to spread racing agents, one of the next few after it
+  // (set_claim_spread). Candidates (with their values and revisions) come from a cache filled by
+  // one listing of P/work/ and refilled when used up or older than candidate_max_age(), so a
+  // claim is usually one transaction.
   Result<std::optional<WorkItem>> claim_next(const std::string& agent_id, Seconds lease) override;
 
-  // Requires P/work/<id> claimed by `agent_id` (and, when `claimed` carries claimed_at, by that
-  // very claim); else kConflict and nothing is written. Records as DirWorkQueue::finish:
-  //   success, or failure with no attempts left: one transaction puts P/completed/<id>, deletes
-  //     P/work/<id> and puts its archive/done copy → kCompleted / kFailed.
-  //   failure with attempts left: back to pending, attempts + 1, last_error → kRetrying.
-  // An existing failed completion (an earlier attempt's) moves to archive/retried/ in the same
-  // transaction; an existing successful one means the item already ran: the work record is
-  // archived and the result is kConflict "... already completed ...".
+  // Success, or failure with no attempts left: ONE transaction puts P/completed/<id>, deletes
+  // P/work/<id> and puts its archive/done copy (and moves a stale failed completion to
+  // archive/retried/).
   Result<FinishOutcome> finish(const WorkItem& claimed, const std::string& agent_id,
                                const Completion& completion) override;
 
-  // Claimed by `agent_id` → pending, claim fields removed, attempts unchanged. kConflict as finish.
   Status release(const WorkItem& claimed, const std::string& agent_id) override;
 
-  // Claimed by `agent_id` → "processes" set, nothing else changed. kConflict as finish.
   Status note_processes(const WorkItem& claimed, const std::string& agent_id,
                         const ClaimProcesses& processes) override;
 
-  // Puts P/agent/<id> {"id","status","heartbeat":now,"pid","host","current_work"?,"created"?}.
-  // kInvalidArgument for an id outside [A-Za-z0-9._-]{1,128}.
   Status heartbeat(const AgentState& agent) override;
 
-  // Puts P/telemetry/<id> {"id","timestamp":now,"metrics"}. kInvalidArgument for a bad id or
-  // when `metrics` is not an object.
   Status record_telemetry(const std::string& id, const nlohmann::json& metrics) override;
 
-  // Every P/work/ record that is a JSON object within the size limit, in queue order; only those
-  // whose status (lower-cased; missing = "pending") equals `status` when it is non-empty.
+  // Records over the size limit are skipped.
   Result<std::vector<WorkItem>> list(const std::string& status) override;
 
-  // The record of P/work/<id>, else P/completed/<id>, else P/dead/<id>, else
-  // P/archive/done/work_<id>.json, with "location": "queue" | "completed" | "dead" | "archive"
-  // added (all read at one revision). kNotFound when none exists; kInvalidArgument for a bad id;
-  // kCorrupt when the record found is not a JSON object.
+  // Every place is read at one revision.
   Result<nlohmann::json> show(const std::string& id) override;
 
-  // Back to pending with attempts 0, in one transaction, as DirWorkQueue::requeue:
-  //   P/work/<id> (any status) → pending, claim fields removed ("pending" with 0 attempts: no
-  //     write). kConflict when it is claimed but P/completed/<id> exists.
-  //   P/dead/<id> → P/work/<id>, pending.
-  //   failed P/completed/<id> with payload → new P/work/<id>; the record moves to
-  //     archive/retried/.
-  // kInvalidArgument: a successful completion, or a failure without payload; kNotFound otherwise.
+  // One transaction.
   Status requeue(const std::string& id) override;
 
   // Watches P/work/ from just after the last revision this queue read or wrote, returning at the
