@@ -414,19 +414,5 @@ TEST_F(DirWorkQueueTest, RequeueFromEveryPlace) {
   EXPECT_EQ(claim(q).id, "f");
 }
 
-TEST_F(DirWorkQueueTest, RequeueErrors) {
-  DirWorkQueue q = queue();
-  write("completed_s.json", R"({"status":"completed","command":["x"]})");
-  write("completed_n.json", R"({"status":"failed"})");
-  EXPECT_EQ(q.requeue("s").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("n").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("none").code(), ErrorCode::kNotFound);
-  EXPECT_EQ(q.requeue("a/b").code(), ErrorCode::kInvalidArgument);
-  write("work_c.json", R"({"status":"claimed","claimed_by":"z"})");
-  write("completed_c.json", R"({"status":"completed"})");
-  EXPECT_EQ(q.requeue("c").code(), ErrorCode::kConflict);
-  EXPECT_EQ(doc("work_c.json")["status"], "claimed");
-}
-
 }  // namespace
 }  // namespace dslmodel::store

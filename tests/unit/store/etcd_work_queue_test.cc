@@ -435,20 +435,6 @@ TEST_F(EtcdWorkQueueTest, RequeueFromEveryPlace) {
   EXPECT_EQ(claim(q).id, "f");
 }
 
-TEST_F(EtcdWorkQueueTest, RequeueErrors) {
-  EtcdWorkQueue q = queue();
-  put("completed_s.json", R"({"status":"completed","command":["x"]})");
-  put("completed_n.json", R"({"status":"failed"})");
-  EXPECT_EQ(q.requeue("s").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("n").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("none").code(), ErrorCode::kNotFound);
-  EXPECT_EQ(q.requeue("a/b").code(), ErrorCode::kInvalidArgument);
-  put("work_c.json", R"({"status":"claimed","claimed_by":"z"})");
-  put("completed_c.json", R"({"status":"completed"})");
-  EXPECT_EQ(q.requeue("c").code(), ErrorCode::kConflict);
-  EXPECT_EQ(doc("work_c.json")["status"], "claimed");
-}
-
 TEST_F(EtcdWorkQueueTest, WaitForWorkSeesAnAddMadeAfterTheLastRead) {
   EtcdWorkQueue q = queue();
   ASSERT_TRUE(q.list("").ok());  // the revision it waits from

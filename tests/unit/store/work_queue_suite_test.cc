@@ -152,5 +152,20 @@ TYPED_TEST(WorkQueueSuite, FinishNeverWritesASecondCompletion) {
   EXPECT_TRUE(this->has("archive/done/work_w1.json"));
 }
 
+TYPED_TEST(WorkQueueSuite, RequeueErrors) {
+  auto& b = this->backend_;
+  auto q = b.queue();
+  b.seed("completed_s.json", R"({"status":"completed","command":["x"]})");
+  b.seed("completed_n.json", R"({"status":"failed"})");
+  EXPECT_EQ(q->requeue("s").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(q->requeue("n").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(q->requeue("none").code(), ErrorCode::kNotFound);
+  EXPECT_EQ(q->requeue("a/b").code(), ErrorCode::kInvalidArgument);
+  b.seed("work_c.json", R"({"status":"claimed","claimed_by":"z"})");
+  b.seed("completed_c.json", R"({"status":"completed"})");
+  EXPECT_EQ(q->requeue("c").code(), ErrorCode::kConflict);
+  EXPECT_EQ(this->doc("work_c.json")["status"], "claimed");
+}
+
 }  // namespace
 }  // namespace dslmodel::store::suite
