@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,116 +63,24 @@ void expect_contiguous(const std::vector<JournalEntry>& entries, std::size_t n) 
   }
 }
 
-TEST_F(EtcdJournalTest, EmptyJournalReadsEmpty) {
-  EtcdJournal j(client(), prefix_);
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok()) << all.status().message();
-  EXPECT_TRUE(all->empty());
-  EXPECT_EQ(j.corrupt_records(), 0);
-}
-
-TEST_F(EtcdJournalTest, AppendThenReadRoundTrips) {
+TEST_F(EtcdJournalTest, KeysAreZeroPaddedAndHoldFileJournalsJson) {
   EtcdJournal j(client(), prefix_ + "/");
   JournalEntry executed = make_entry(Outcome::kExecuted, "d1");
   executed.result = "started 3 agents";
-  executed.output = "ok\n";
-  executed.duration_ms = 42;
   executed.inverse = {{"stop_pids", {101, 102, 103}}};
-  JournalEntry skipped = make_entry(Outcome::kSkipped, "d2");
-  skipped.reason = "low_confidence";
-  for (const auto& e : {make_entry(Outcome::kIntent, "d1"), executed, skipped}) {
-    auto seq = j.append(e);
-    ASSERT_TRUE(seq.ok()) << seq.status().message();
-  }
-  auto seq = j.append(make_entry(Outcome::kFailed, "d3"));
-  ASSERT_TRUE(seq.ok());
-  EXPECT_EQ(*seq, 4);
-
+  ASSERT_TRUE(j.append(make_entry(Outcome::kIntent, "d1")).ok());
+  ASSERT_TRUE(j.append(executed).ok());
   auto all = j.read_all();
   ASSERT_TRUE(all.ok()) << all.status().message();
-  expect_contiguous(*all, 4);
-  EXPECT_EQ((*all)[0].outcome, Outcome::kIntent);
-  EXPECT_EQ((*all)[1].outcome, Outcome::kExecuted);
-  EXPECT_EQ((*all)[1].decision.id, "d1");
-  EXPECT_EQ((*all)[1].result, "started 3 agents");
-  EXPECT_EQ((*all)[1].output, "ok\n");
-  EXPECT_EQ((*all)[1].duration_ms, 42);
-  EXPECT_EQ((*all)[1].inverse, executed.inverse);
-  EXPECT_EQ((*all)[1].at, executed.at);
-  EXPECT_EQ((*all)[2].reason, "low_confidence");
-  EXPECT_EQ((*all)[3].decision.id, "d3");
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(j.corrupt_records(), 0);
 
-  // The layout: zero-padded keys holding FileJournal's JSON.
   EXPECT_EQ(j.key_for(2), prefix_ + "/journal/00000000000000000002");
   auto kv = client()->range(j.key_for(2));
   ASSERT_TRUE(kv.ok());
   ASSERT_EQ(kv->kvs.size(), 1u);
   auto value = nlohmann::json::parse(kv->kvs[0].value, nullptr, false);
   EXPECT_EQ(value, to_json((*all)[1]));
-
-  // Another object on the same prefix continues the sequence.
-  EtcdJournal other(client(), prefix_);
-  auto next = other.append(make_entry(Outcome::kIntent, "d4"));
-  ASSERT_TRUE(next.ok());
-  EXPECT_EQ(*next, 5);
-}
-
-TEST_F(EtcdJournalTest, OutputIsCutToItsTail) {
-  EtcdJournal j(client(), prefix_);
-  JournalEntry e = make_entry(Outcome::kExecuted, "big");
-  std::string big;
-  while (big.size() < EtcdJournal::kMaxOutputBytes + 100) big += "é";  // 2 bytes each
-  big += "END";
-  e.output = big;
-  ASSERT_TRUE(j.append(e).ok());
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 1u);
-  const std::string& out = (*all)[0].output;
-  EXPECT_LE(out.size(), EtcdJournal::kMaxOutputBytes);
-  EXPECT_GE(out.size(), EtcdJournal::kMaxOutputBytes - 1);
-  EXPECT_EQ(out.substr(out.size() - 3), "END");
-  EXPECT_EQ(big.substr(big.size() - out.size()), out);
-  EXPECT_NE(static_cast<unsigned char>(out[0]) & 0xC0, 0x80);  // starts on a character
-}
-
-TEST_F(EtcdJournalTest, ConcurrentWritersGetDistinctSeqsAndLoseNothing) {
-  constexpr int kWriters = 4;
-  constexpr int kEach = 25;
-  constexpr std::size_t kTotal = std::size_t{kWriters} * kEach;
-  std::vector<std::vector<std::int64_t>> seqs(kWriters);
-  std::vector<std::string> errors(kWriters);
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(kWriters);
-    for (int w = 0; w < kWriters; ++w) {
-      threads.emplace_back([&, w, c = client()] {
-        EtcdJournal j(c, prefix_);
-        for (int i = 0; i < kEach; ++i) {
-          auto seq = j.append(make_entry(Outcome::kIntent, fmt::format("w{}-{}", w, i)));
-          if (!seq.ok()) {
-            errors[w] = seq.status().message();
-            return;
-          }
-          seqs[w].push_back(*seq);
-        }
-      });
-    }
-  }
-  std::set<std::int64_t> all_seqs;
-  for (int w = 0; w < kWriters; ++w) {
-    EXPECT_EQ(errors[w], "") << "writer " << w;
-    for (std::int64_t s : seqs[w]) EXPECT_TRUE(all_seqs.insert(s).second) << "seq " << s;
-  }
-  EXPECT_EQ(all_seqs.size(), kTotal);
-
-  EtcdJournal j(client(), prefix_);
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  expect_contiguous(*all, kTotal);
-  std::set<std::string> ids;
-  for (const auto& e : *all) ids.insert(e.decision.id);
-  EXPECT_EQ(ids.size(), kTotal);
 }
 
 TEST_F(EtcdJournalTest, AppendsAreFencedOnTheLeaderKeysCreateRevision) {

@@ -16,7 +16,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -77,62 +76,28 @@ void expect_contiguous(const std::vector<JournalEntry>& entries, std::size_t n) 
   }
 }
 
-TEST_F(FileJournalTest, MissingFileIsAnEmptyJournal) {
+TEST_F(FileJournalTest, ReadingAMissingFileCreatesNothing) {
   FileJournal j(file_);
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok()) << all.status().message();
-  EXPECT_TRUE(all->empty());
+  ASSERT_TRUE(j.read_all().ok());
   EXPECT_EQ(j.corrupt_lines(), 0);
   EXPECT_FALSE(fs::exists(file_));
 }
 
-TEST_F(FileJournalTest, AppendAssignsSequentialSeqsAndCreatesDirectories) {
+TEST_F(FileJournalTest, AppendCreatesDirectories) {
   FileJournal j(file_);
-  for (int i = 1; i <= 3; ++i) {
-    auto seq = j.append(make_entry(Outcome::kExecuted, "dec-" + std::to_string(i)));
-    ASSERT_TRUE(seq.ok()) << seq.status().message();
-    EXPECT_EQ(*seq, i);
-  }
+  ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "dec-1")).ok());
   EXPECT_TRUE(fs::is_regular_file(file_));
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  expect_contiguous(*all, 3);
-  EXPECT_EQ((*all)[2].decision.id, "dec-3");
 }
 
-TEST_F(FileJournalTest, RoundTripsEveryField) {
-  JournalEntry e = make_entry(Outcome::kRolledBack, "dec-9", "scale_down");
-  e.decision.priority = 7;
-  e.decision.rationale = "8 agents idle, health 0.95";
-  e.decision.reason = "idle_capacity";
-  e.decision.parameters = {{"current_agents", 8}, {"target_agents", 5}};
-  e.reason = "why";
-  e.result = "scaled from 5 to 8 agents via hook";
-  e.output = "line 1\nline 2\n";
-  e.duration_ms = 1234;
+TEST_F(FileJournalTest, EpochRoundTrips) {
+  JournalEntry e = make_entry(Outcome::kExecuted, "dec-9");
   e.epoch = 42;
-  e.inverse = {{"kind", "command"}, {"current_agents", 5}, {"target_agents", 8}};
   FileJournal j(file_);
   ASSERT_TRUE(j.append(e).ok());
   auto all = j.read_all();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
-  const JournalEntry& got = all->front();
-  EXPECT_EQ(got.seq, 1);
-  EXPECT_EQ(got.at, e.at);
-  EXPECT_EQ(got.outcome, Outcome::kRolledBack);
-  EXPECT_EQ(got.decision.id, "dec-9");
-  EXPECT_EQ(got.decision.type, "scale_down");
-  EXPECT_EQ(got.decision.priority, 7);
-  EXPECT_EQ(got.decision.rationale, e.decision.rationale);
-  EXPECT_EQ(got.decision.parameters, e.decision.parameters);
-  EXPECT_EQ(got.decision.created_at, e.decision.created_at);
-  EXPECT_EQ(got.reason, "why");
-  EXPECT_EQ(got.result, e.result);
-  EXPECT_EQ(got.output, e.output);
-  EXPECT_EQ(got.duration_ms, 1234);
-  EXPECT_EQ(got.epoch, 42);
-  EXPECT_EQ(got.inverse, e.inverse);
+  EXPECT_EQ(all->front().epoch, 42);
 }
 
 TEST_F(FileJournalTest, WritesOneCompactJsonObjectPerLine) {
@@ -152,21 +117,6 @@ TEST_F(FileJournalTest, WritesOneCompactJsonObjectPerLine) {
   }
   EXPECT_EQ(count, 2);
   EXPECT_EQ(raw().back(), '\n');
-}
-
-TEST_F(FileJournalTest, RecordsSurviveReopenAndSeqContinues) {
-  {
-    FileJournal j(file_);
-    ASSERT_TRUE(j.append(make_entry(Outcome::kIntent, "a")).ok());
-    ASSERT_TRUE(j.append(make_entry(Outcome::kExecuted, "a")).ok());
-  }
-  FileJournal reopened(file_);
-  auto all = reopened.read_all();
-  ASSERT_TRUE(all.ok());
-  expect_contiguous(*all, 2);
-  auto seq = reopened.append(make_entry(Outcome::kIntent, "b"));
-  ASSERT_TRUE(seq.ok());
-  EXPECT_EQ(*seq, 3);
 }
 
 TEST_F(FileJournalTest, TornLastLineIsSkippedAndTheNextAppendRemovesIt) {
@@ -329,30 +279,6 @@ TEST_F(FileJournalTest, CorruptLinesAnywhereAreSkippedAndCounted) {
   EXPECT_EQ((*all)[1].seq, 10);
 }
 
-TEST_F(FileJournalTest, OutputIsBoundedToItsTail) {
-  FileJournal j(file_);
-  JournalEntry e = make_entry(Outcome::kExecuted, "a");
-  e.output = std::string(std::size_t{100} * 1024, 'x') + "END";
-  ASSERT_TRUE(j.append(e).ok());
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 1u);
-  EXPECT_EQ(all->front().output.size(), FileJournal::kMaxOutputBytes);
-  EXPECT_EQ(all->front().output.substr(all->front().output.size() - 3), "END");
-}
-
-TEST_F(FileJournalTest, InvalidUtf8InOutputIsStoredReadably) {
-  FileJournal j(file_);
-  JournalEntry e = make_entry(Outcome::kFailed, "a");
-  e.output = "bad \xff\xfe bytes";
-  ASSERT_TRUE(j.append(e).ok());
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 1u);
-  EXPECT_EQ(j.corrupt_lines(), 0);
-  EXPECT_EQ(all->front().output.substr(0, 4), "bad ");
-}
-
 TEST_F(FileJournalTest, UnwritableLocationFailsWithIo) {
   std::ofstream(dir_ / "plain-file") << "x";
   FileJournal j(dir_ / "plain-file" / "journal.jsonl");
@@ -372,45 +298,6 @@ TEST_F(FileJournalTest, FileReplacedUnderneathIsReopened) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ(all->front().decision.id, "b");
-}
-
-TEST_F(FileJournalTest, ThreadsSharingOneJournalGetUniqueSeqs) {
-  FileJournal j(file_);
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(4);
-    for (int t = 0; t < 4; ++t) {
-      threads.emplace_back([&j, t] {
-        for (int i = 0; i < 25; ++i) {
-          EXPECT_TRUE(j.append(make_entry(Outcome::kExecuted, std::to_string(t))).ok());
-        }
-      });
-    }
-  }
-  auto all = j.read_all();
-  ASSERT_TRUE(all.ok());
-  expect_contiguous(*all, 100);
-  EXPECT_EQ(j.corrupt_lines(), 0);
-}
-
-TEST_F(FileJournalTest, SeparateJournalsOnOneFileNeverReuseASeq) {
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(2);
-    for (int t = 0; t < 2; ++t) {
-      threads.emplace_back([this, t] {
-        FileJournal mine(file_);  // its own fd: exclusion comes from flock
-        for (int i = 0; i < 40; ++i) {
-          EXPECT_TRUE(mine.append(make_entry(Outcome::kExecuted, std::to_string(t))).ok());
-        }
-      });
-    }
-  }
-  FileJournal reader(file_);
-  auto all = reader.read_all();
-  ASSERT_TRUE(all.ok());
-  expect_contiguous(*all, 80);
-  EXPECT_EQ(reader.corrupt_lines(), 0);
 }
 
 TEST_F(FileJournalTest, ForkedProcessesAppendingTogetherKeepUniqueSeqs) {

@@ -79,30 +79,6 @@ TEST_F(DirWorkQueueTest, AddRejectsBadInputAndWritesNothing) {
   EXPECT_EQ(missing.add(dup).status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(DirWorkQueueTest, ClaimTakesHighestPriorityThenOldest) {
-  write("work_old.json", R"({"status":"pending","priority":1,"created":"2025-06-01T00:00:00Z"})");
-  write("work_new.json", R"({"status":"pending","priority":1,"created":"2025-06-02T00:00:00Z"})");
-  write("work_hi.json", R"({"priority":9,"command":["x"]})");  // no status: pending
-  write("work_taken.json", R"({"status":"claimed","priority":99,"claimed_by":"z"})");
-  write("work_bad.json", "{");
-  write("work_cmd.json", R"({"status":"pending","priority":-5,"command":"rm -rf /; echo"})");
-  DirWorkQueue q = queue();
-  std::vector<std::string> order(4);
-  for (std::string& id : order) id = claim(q).id;
-  EXPECT_EQ(order, (std::vector<std::string>{"hi", "old", "new", "cmd"}));
-  Result<std::optional<WorkItem>> none = q.claim_next("a1", 60s);
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-
-  json d = doc("work_hi.json");
-  EXPECT_EQ(d["status"], "claimed");
-  EXPECT_EQ(d["claimed_by"], "a1");
-  EXPECT_EQ(d["claimed_at"], "2025-07-01T12:00:00.000Z");
-  EXPECT_EQ(d["lease_expires"], "2025-07-01T12:01:00.000Z");
-  EXPECT_EQ(d["command"], json::array({"x"}));
-  EXPECT_EQ(doc("work_taken.json")["claimed_by"], "z");
-}
-
 TEST_F(DirWorkQueueTest, PriorityWordsOrderClaims) {
   write("work_low.json", R"({"status":"pending","priority":"low"})");
   write("work_none.json", R"({"status":"pending"})");
@@ -259,36 +235,6 @@ TEST_F(DirWorkQueueTest, FinishFailureRetriesThenFailsForGood) {
   EXPECT_TRUE(s.work.empty());
 }
 
-TEST_F(DirWorkQueueTest, FinishAndReleaseRequireTheClaim) {
-  DirWorkQueue q = queue();
-  add(q, "w1");
-  WorkItem w = claim(q);
-  EXPECT_EQ(q.finish(w, "a2", ok_run()).status().code(), ErrorCode::kConflict);
-  EXPECT_EQ(q.release(w, "a2").code(), ErrorCode::kConflict);
-  EXPECT_FALSE(has("completed_w1.json"));
-
-  // Requeued and claimed again by the same agent: the old claim is not the new one.
-  ASSERT_TRUE(q.requeue("w1").ok());
-  WorkItem fresh = w;
-  fresh.raw["claimed_at"] = "2025-07-01T11:00:00.000Z";
-  write("work_w1.json", json{{"status", "claimed"},
-                             {"claimed_by", "a1"},
-                             {"claimed_at", "2025-07-01T12:00:00.000Z"},
-                             {"command", {"true"}}}
-                            .dump());
-  Result<FinishOutcome> r = q.finish(fresh, "a1", ok_run());
-  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
-  EXPECT_THAT(r.status().message(), HasSubstr("claimed again"));
-
-  WorkItem bad;
-  bad.id = "../x";
-  EXPECT_EQ(q.finish(bad, "a1", ok_run()).status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.release(bad, "a1").code(), ErrorCode::kInvalidArgument);
-  WorkItem gone;
-  gone.id = "gone";
-  EXPECT_EQ(q.release(gone, "a1").code(), ErrorCode::kConflict);
-}
-
 TEST_F(DirWorkQueueTest, NoteProcessesRecordsWhereTheClaimRunsUntilTheClaimEnds) {
   DirWorkQueue q = queue();
   add(q, "w1");
@@ -313,32 +259,6 @@ TEST_F(DirWorkQueueTest, NoteProcessesRecordsWhereTheClaimRunsUntilTheClaimEnds)
   ASSERT_TRUE(q.release(w, "a1").ok());
   EXPECT_FALSE(doc("work_w1.json").contains("processes"));
   EXPECT_EQ(q.note_processes(w, "a1", p).code(), ErrorCode::kConflict) << "released";
-}
-
-TEST_F(DirWorkQueueTest, ReleaseKeepsAttempts) {
-  DirWorkQueue q = queue();
-  write("work_w1.json", R"({"status":"pending","attempts":1,"prompt":"p","x":[1]})");
-  WorkItem w = claim(q);
-  ASSERT_TRUE(q.release(w, "a1").ok());
-  json d = doc("work_w1.json");
-  EXPECT_EQ(d["status"], "pending");
-  EXPECT_EQ(d["attempts"], 1);
-  EXPECT_FALSE(d.contains("claimed_by"));
-  EXPECT_FALSE(d.contains("claimed_at"));
-  EXPECT_EQ(d["x"], json::array({1}));
-  EXPECT_EQ(claim(q).id, "w1");
-}
-
-TEST_F(DirWorkQueueTest, FinishNeverWritesASecondCompletion) {
-  DirWorkQueue q = queue();
-  add(q, "w1");
-  WorkItem w = claim(q);
-  write("completed_w1.json", R"({"id":"w1","status":"completed","agent":"old"})");
-  Result<FinishOutcome> r = q.finish(w, "a1", ok_run());
-  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
-  EXPECT_THAT(r.status().message(), HasSubstr("already completed"));
-  EXPECT_EQ(doc("completed_w1.json")["agent"], "old");
-  EXPECT_FALSE(has("work_w1.json"));  // archived: the item ran
 }
 
 TEST_F(DirWorkQueueTest, FinishMovesAStaleFailureAside) {
@@ -492,20 +412,6 @@ TEST_F(DirWorkQueueTest, RequeueFromEveryPlace) {
   EXPECT_EQ(d["priority"], 4);
   EXPECT_EQ(d["command"], json::array({"y"}));
   EXPECT_EQ(claim(q).id, "f");
-}
-
-TEST_F(DirWorkQueueTest, RequeueErrors) {
-  DirWorkQueue q = queue();
-  write("completed_s.json", R"({"status":"completed","command":["x"]})");
-  write("completed_n.json", R"({"status":"failed"})");
-  EXPECT_EQ(q.requeue("s").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("n").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("none").code(), ErrorCode::kNotFound);
-  EXPECT_EQ(q.requeue("a/b").code(), ErrorCode::kInvalidArgument);
-  write("work_c.json", R"({"status":"claimed","claimed_by":"z"})");
-  write("completed_c.json", R"({"status":"completed"})");
-  EXPECT_EQ(q.requeue("c").code(), ErrorCode::kConflict);
-  EXPECT_EQ(doc("work_c.json")["status"], "claimed");
 }
 
 }  // namespace

@@ -160,31 +160,6 @@ TEST_F(EtcdWorkQueueTest, AddRejectsBadInputAndExistingIds) {
   }
 }
 
-TEST_F(EtcdWorkQueueTest, ClaimTakesHighestPriorityThenOldest) {
-  put("work_old.json", R"({"status":"pending","priority":1,"created":"2025-06-01T00:00:00Z"})");
-  put("work_new.json", R"({"status":"pending","priority":1,"created":"2025-06-02T00:00:00Z"})");
-  put("work_hi.json", R"({"priority":9,"command":["x"]})");  // no status: pending
-  put("work_taken.json", R"({"status":"claimed","priority":99,"claimed_by":"z"})");
-  put("work_bad.json", "{");
-  put("work_cmd.json", R"({"status":"pending","priority":-5,"command":"rm -rf /; echo"})");
-  EtcdWorkQueue q = queue();
-  q.set_claim_spread(1);
-  std::vector<std::string> order(4);
-  for (std::string& id : order) id = claim(q).id;
-  EXPECT_EQ(order, (std::vector<std::string>{"hi", "old", "new", "cmd"}));
-  Result<std::optional<WorkItem>> none = q.claim_next("a1", 60s);
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-
-  json d = doc("work_hi.json");
-  EXPECT_EQ(d["status"], "claimed");
-  EXPECT_EQ(d["claimed_by"], "a1");
-  EXPECT_EQ(d["claimed_at"], "2025-07-01T12:00:00.000Z");
-  EXPECT_EQ(d["lease_expires"], "2025-07-01T12:01:00.000Z");
-  EXPECT_EQ(d["command"], json::array({"x"}));
-  EXPECT_EQ(doc("work_taken.json")["claimed_by"], "z");
-}
-
 TEST_F(EtcdWorkQueueTest, ClaimSpreadStaysAmongTheBestCandidates) {
   EtcdWorkQueue q = queue();
   for (int i = 0; i < 20; ++i) add(q, fmt::format("{:02}", i), 20 - i);
@@ -311,64 +286,6 @@ TEST_F(EtcdWorkQueueTest, FinishFailureRetriesThenFailsForGood) {
   ASSERT_EQ(s.completed.size(), 1u);
   EXPECT_FALSE(s.completed[0].retryable);
   EXPECT_TRUE(s.work.empty());
-}
-
-TEST_F(EtcdWorkQueueTest, FinishAndReleaseRequireTheClaim) {
-  EtcdWorkQueue q = queue();
-  add(q, "w1");
-  WorkItem w = claim(q);
-  EXPECT_EQ(q.finish(w, "a2", ok_run()).status().code(), ErrorCode::kConflict);
-  EXPECT_EQ(q.release(w, "a2").code(), ErrorCode::kConflict);
-  EXPECT_FALSE(has("completed_w1.json"));
-
-  // Requeued and claimed again by the same agent: the old claim is not the new one.
-  ASSERT_TRUE(q.requeue("w1").ok());
-  WorkItem stale = w;
-  stale.raw["claimed_at"] = "2025-07-01T11:00:00.000Z";
-  put("work_w1.json", json{{"status", "claimed"},
-                           {"claimed_by", "a1"},
-                           {"claimed_at", "2025-07-01T12:00:00.000Z"},
-                           {"command", {"true"}}}
-                          .dump());
-  Result<FinishOutcome> r = q.finish(stale, "a1", ok_run());
-  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
-  EXPECT_THAT(r.status().message(), HasSubstr("claimed again"));
-  EXPECT_FALSE(has("completed_w1.json"));
-
-  WorkItem bad;
-  bad.id = "../x";
-  EXPECT_EQ(q.finish(bad, "a1", ok_run()).status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.release(bad, "a1").code(), ErrorCode::kInvalidArgument);
-  WorkItem gone;
-  gone.id = "gone";
-  EXPECT_EQ(q.release(gone, "a1").code(), ErrorCode::kConflict);
-}
-
-TEST_F(EtcdWorkQueueTest, ReleaseKeepsAttempts) {
-  EtcdWorkQueue q = queue();
-  put("work_w1.json", R"({"status":"pending","attempts":1,"prompt":"p","x":[1]})");
-  WorkItem w = claim(q);
-  ASSERT_TRUE(q.release(w, "a1").ok());
-  json d = doc("work_w1.json");
-  EXPECT_EQ(d["status"], "pending");
-  EXPECT_EQ(d["attempts"], 1);
-  EXPECT_FALSE(d.contains("claimed_by"));
-  EXPECT_FALSE(d.contains("claimed_at"));
-  EXPECT_EQ(d["x"], json::array({1}));
-  EXPECT_EQ(claim(q).id, "w1");
-}
-
-TEST_F(EtcdWorkQueueTest, FinishNeverWritesASecondCompletion) {
-  EtcdWorkQueue q = queue();
-  add(q, "w1");
-  WorkItem w = claim(q);
-  put("completed_w1.json", R"({"id":"w1","status":"completed","agent":"old"})");
-  Result<FinishOutcome> r = q.finish(w, "a1", ok_run());
-  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
-  EXPECT_THAT(r.status().message(), HasSubstr("already completed"));
-  EXPECT_EQ(doc("completed_w1.json")["agent"], "old");
-  EXPECT_FALSE(has("work_w1.json"));  // archived: the item ran
-  EXPECT_TRUE(has("archive/done/work_w1.json"));
 }
 
 TEST_F(EtcdWorkQueueTest, FinishMovesAStaleFailureAside) {
@@ -516,20 +433,6 @@ TEST_F(EtcdWorkQueueTest, RequeueFromEveryPlace) {
   EXPECT_EQ(d["priority"], 4);
   EXPECT_EQ(d["retry_of"], "completed_f.json");
   EXPECT_EQ(claim(q).id, "f");
-}
-
-TEST_F(EtcdWorkQueueTest, RequeueErrors) {
-  EtcdWorkQueue q = queue();
-  put("completed_s.json", R"({"status":"completed","command":["x"]})");
-  put("completed_n.json", R"({"status":"failed"})");
-  EXPECT_EQ(q.requeue("s").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("n").code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(q.requeue("none").code(), ErrorCode::kNotFound);
-  EXPECT_EQ(q.requeue("a/b").code(), ErrorCode::kInvalidArgument);
-  put("work_c.json", R"({"status":"claimed","claimed_by":"z"})");
-  put("completed_c.json", R"({"status":"completed"})");
-  EXPECT_EQ(q.requeue("c").code(), ErrorCode::kConflict);
-  EXPECT_EQ(doc("work_c.json")["status"], "claimed");
 }
 
 TEST_F(EtcdWorkQueueTest, WaitForWorkSeesAnAddMadeAfterTheLastRead) {
