@@ -1,4 +1,5 @@
-// Settings of the engine, with their defaults (DESIGN §4–§7).
+// Settings of the engine, with their defaults (docs/metrics.md, docs/policy.md,
+// docs/configuration.md).
 //
 // Loaded by the application from, in rising precedence: defaults, a TOML config file, the
 // DSLMODEL_AUTO_* environment variables, command-line flags. Plain values.

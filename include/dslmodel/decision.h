@@ -1,4 +1,4 @@
-// Decision: one thing the engine proposes to do, with why and how sure it is (DESIGN §5).
+// Decision: one thing the engine proposes to do, with why and how sure it is (docs/policy.md).
 #pragma once
 
 #include <nlohmann/json.hpp>

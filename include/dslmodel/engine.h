@@ -1,4 +1,4 @@
-// AutonomousDecisionEngine: the seed's API for embedders (DESIGN §1, §2).
+// AutonomousDecisionEngine: the seed's API for embedders (README.md, docs/architecture.md).
 //
 //   dslmodel::AutonomousDecisionEngine engine("coordination");
 //   auto metrics = engine.analyze_system_state();           // Result<SystemMetrics>

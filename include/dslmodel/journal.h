@@ -1,4 +1,4 @@
-// Journal: the audit trail of every decision the gate saw, with its inverse (DESIGN §6).
+// Journal: the audit trail of every decision the gate saw, with its inverse (README.md).
 //
 // Appends are durable when they return ok (written and fsynced): a crash at any moment leaves
 // every acknowledged record readable, and at most one torn last line, which readers skip.

@@ -1,4 +1,4 @@
-// LeaderElector: which of several engine replicas may act (DESIGN §2, §5).
+// LeaderElector: which of several engine replicas may act (docs/architecture.md, docs/policy.md).
 //
 // Exactly one replica is leader at a time; only the leader gates and executes, the others
 // measure and serve metrics. Each time leadership is won it gets a new, larger epoch. Fencing:

@@ -1,4 +1,4 @@
-// SystemMetrics and health scoring (DESIGN §4). Pure values and pure functions.
+// SystemMetrics and health scoring (docs/metrics.md). Pure values and pure functions.
 #pragma once
 
 #include <cstdint>

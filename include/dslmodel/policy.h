@@ -1,4 +1,4 @@
-// The pure core: measure, decide and gate (DESIGN §2, §4, §5).
+// The pure core: measure, decide and gate (docs/architecture.md, docs/metrics.md, docs/policy.md).
 //
 // Every function here is a pure function of its arguments: no I/O, no clock, no globals. The
 // same inputs give the same outputs, so `dsl auto analyze` shows exactly what `execute` would do.
@@ -39,7 +39,7 @@ struct DecisionHistory {
   std::vector<Recommendation> recommendations;
 };
 
-// DESIGN §4: counts and health of a snapshot at `now`, with the health score computed by
+// docs/metrics.md: counts and health of a snapshot at `now`, with the health score computed by
 // compute_health_score(weights).
 SystemMetrics measure(const Snapshot& snap, const Config& cfg, TimePoint now);
 
@@ -69,7 +69,7 @@ std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config&
                                              TimePoint now);
 
 // The built-in policy: decisions for this state, highest priority first. Ids are
-// "dec-<unix_ms>-<n>", created_at is now. Honours every invariant of DESIGN §5.
+// "dec-<unix_ms>-<n>", created_at is now. Honours every invariant of docs/policy.md.
 std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics, const Config& cfg,
                              const DecisionHistory& history, TimePoint now);
 

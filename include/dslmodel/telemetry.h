@@ -1,4 +1,4 @@
-// Spans out: what the engine reports about each cycle (DESIGN §8), and where they go.
+// Spans out: what the engine reports about each cycle (README.md), and where they go.
 //
 // A SpanExporter takes finished spans and sends them somewhere (OTLP/HTTP, a file, memory).
 // export_spans() never blocks on I/O and never throws: an exporter that cannot keep up drops

@@ -1,4 +1,4 @@
-// The reference agent (DESIGN §3, issue 3): heartbeats into agent_<id>.json, claims one work item
+// The reference agent (docs/agents.md): heartbeats into agent_<id>.json, claims one work item
 // at a time, runs its `command` (argv, never a shell) or hands its `prompt` to a handler command
 // on stdin, enforces the timeout, reports the outcome, writes one telemetry record per item, and
 // on stop finishes or releases its item, marks itself stopped and returns.

@@ -1,4 +1,4 @@
-// The dsl command line (DESIGN §7): parses flags, loads the configuration, dispatches.
+// The dsl command line (README.md): parses flags, loads the configuration, dispatches.
 #pragma once
 
 namespace dslmodel::app {

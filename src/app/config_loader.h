@@ -1,4 +1,4 @@
-// Loading the engine's Config: defaults < TOML config file < environment < flags (DESIGN §7).
+// Loading the engine's Config: defaults < TOML config file < environment < flags (README.md).
 // Pure apart from reading the named file; thread-safe.
 #pragma once
 

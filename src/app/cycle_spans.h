@@ -1,4 +1,4 @@
-// The spans of one cycle (DESIGN §8, the seed's "Generated Spans"): one trace per cycle, rooted
+// The spans of one cycle (README.md, the seed's "Generated Spans"): one trace per cycle, rooted
 // at swarmsh.autonomous.cycle_complete. Thread-safe (ids come from a thread-local generator).
 #pragma once
 

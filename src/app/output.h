@@ -1,4 +1,4 @@
-// Rendering: the JSON shapes of DESIGN §7 and the human panels and tables.
+// Rendering: the JSON shapes of README.md and the human panels and tables.
 // Pure functions of values; thread-safe.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Decision <-> JSON (DESIGN §5).
+// Decision <-> JSON (docs/policy.md).
 #include "dslmodel/decision.h"
 
 #include <cmath>

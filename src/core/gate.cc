@@ -1,4 +1,4 @@
-// gate(): which decisions may run this cycle, and why the others may not (DESIGN §5).
+// gate(): which decisions may run this cycle, and why the others may not (docs/policy.md).
 #include <optional>
 
 #include "dslmodel/policy.h"
@@ -21,7 +21,7 @@ struct GateState {
   std::optional<TimePoint> last_actuation;  // history's, or now once a scale decision passed
 };
 
-// The first failing check, in the order of DESIGN §5; empty when the decision may run.
+// The first failing check, in the order of docs/policy.md; empty when the decision may run.
 std::string first_block(const Decision& d, const GateInput& in, const PolicyConfig& p,
                         const DecisionHistory& h, const GateState& st, TimePoint now) {
   if (!in.remediation_enabled) return "remediation_disabled";

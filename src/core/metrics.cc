@@ -1,4 +1,4 @@
-// Health score and health states (DESIGN §4).
+// Health score and health states (docs/metrics.md).
 #include "dslmodel/metrics.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The built-in decision policy (DESIGN §5; rules and confidence model in docs/policy.md).
+// The built-in decision policy (docs/policy.md: its rules and confidence model).
 #include "dslmodel/policy.h"
 
 #include <fmt/format.h>

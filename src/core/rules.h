@@ -1,5 +1,5 @@
-// Private to dslmodel_core: how record statuses are classified (DESIGN §4) and how a work claim
-// is matched to the agent holding it. Pure functions of values; thread-safe.
+// Private to dslmodel_core: how record statuses are classified (docs/metrics.md) and how a work
+// claim is matched to the agent holding it. Pure functions of values; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // EtcdElector: leader election among engine replicas on many hosts, by a key bound to an etcd
-// lease (DESIGN §2, §5).
+// lease (docs/architecture.md, docs/policy.md).
 //
 // Keys: P/leader (P = prefix) holds {"id","host","pid","since"} of the leader and is attached to
 // the leader's lease, so it disappears when the lease expires or is revoked. The epoch is that

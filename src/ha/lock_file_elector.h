@@ -1,5 +1,5 @@
 // LockFileElector: leader election among engine replicas on one host, by an flock(2) on
-// <state_dir>/leader.lock (DESIGN §2, §5).
+// <state_dir>/leader.lock (docs/architecture.md, docs/policy.md).
 //
 // A background thread tries LOCK_EX|LOCK_NB on the lock file every `poll` while follower. The
 // replica that gets the lock reads the previous epoch from <state_dir>/leader.json (0 when absent),

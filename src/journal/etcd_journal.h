@@ -1,4 +1,4 @@
-// EtcdJournal: the decision journal in etcd (DESIGN §6), for engine replicas on many hosts.
+// EtcdJournal: the decision journal in etcd (README.md), for engine replicas on many hosts.
 //
 // Keys: one record per key P/journal/<seq zero-padded to 20 digits> (P = prefix), whose value is
 // the JSON line FileJournal writes (to_json(JournalEntry)), so keys sort in seq order. An append

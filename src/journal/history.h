@@ -1,6 +1,6 @@
 // Decision history derived from journal entries: what the policy and gate need to know about the
-// past (DESIGN §5: cooldowns and scale-down delay survive restarts and failovers), and the views
-// `dsl auto history`, `auto status` and `auto rollback` show.
+// past (docs/policy.md: cooldowns and scale-down delay survive restarts and failovers), and the
+// views `dsl auto history`, `auto status` and `auto rollback` show.
 //
 // Pure functions of their arguments; entries are expected oldest first (as read_all returns
 // them). Thread-safe.

@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// Short delays for tests; the defaults stay as DESIGN says.
+// Short delays for tests; the defaults stay as docs/policy.md says.
 fs::path write_config(const TempDir& d, int min_agents = 1) {
   const std::string cfg = R"([policy]
 min_agents = )" + std::to_string(min_agents) +

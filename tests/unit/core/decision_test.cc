@@ -1,4 +1,4 @@
-// normalize_decisions() and the Decision JSON shape (DESIGN §5).
+// normalize_decisions() and the Decision JSON shape (docs/policy.md).
 #include "dslmodel/decision.h"
 
 #include <gtest/gtest.h>

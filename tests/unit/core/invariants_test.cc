@@ -1,4 +1,4 @@
-// Randomized snapshots (fixed seed) checked against the invariants of DESIGN §5 after
+// Randomized snapshots (fixed seed) checked against the invariants of docs/policy.md after
 // decide (which normalizes) and gate.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Health score, health states and measure() (DESIGN §4).
+// Health score, health states and measure() (docs/metrics.md).
 #include "dslmodel/metrics.h"
 
 #include <gtest/gtest.h>
