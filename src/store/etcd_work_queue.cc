@@ -344,6 +344,7 @@ Result<nlohmann::json> EtcdWorkQueue::show(const std::string& id) {
   if (!detail::valid_record_id(id)) return detail::bad_id("work", id);
   const std::array<detail::ItemPlace, 4> places = detail::item_places(id);
   std::vector<std::string> keys;
+  keys.reserve(places.size());
   for (const detail::ItemPlace& place : places) keys.push_back(*key_for_file(prefix_, place.file));
   Result<detail::KeysRead> read = detail::get_keys(*client_, keys);
   if (!read.ok()) return read.status();
