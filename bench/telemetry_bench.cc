@@ -2,7 +2,7 @@
 // export_spans() call the loop makes (a queue push; sending happens on the exporter's thread).
 #include <benchmark/benchmark.h>
 
-#include "app/cycle_spans.h"
+#include "engine/cycle_spans.h"
 #include "telemetry/otlp_http_exporter.h"
 #include "telemetry/otlp_json.h"
 

@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dslmodel/metrics.h"
@@ -60,7 +62,35 @@ struct GateConfig {
   bool dry_run = false;              // decide and journal, but never act
 };
 
-// How scaling acts.
+// How scaling acts (ActuatorConfig::kind).
+enum class ActuatorKind { kAuto, kCommand, kProcess, kPool, kNone };
+
+// "auto", "command", "process", "pool", "none": the names of the config file and the journal.
+constexpr std::string_view to_string(ActuatorKind kind) {
+  switch (kind) {
+    case ActuatorKind::kAuto:
+      return "auto";
+    case ActuatorKind::kCommand:
+      return "command";
+    case ActuatorKind::kProcess:
+      return "process";
+    case ActuatorKind::kPool:
+      return "pool";
+    case ActuatorKind::kNone:
+      return "none";
+  }
+  return "auto";
+}
+
+// The kind a name names; nullopt for any other text.
+constexpr std::optional<ActuatorKind> actuator_kind_from_string(std::string_view name) {
+  for (ActuatorKind k : {ActuatorKind::kAuto, ActuatorKind::kCommand, ActuatorKind::kProcess,
+                         ActuatorKind::kPool, ActuatorKind::kNone}) {
+    if (to_string(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
 //   kind "command": the command hook, argv run without a shell; placeholders in any argument:
 //     {target_agents} {current_agents} {delta} {decision_id} {coordination_dir}.
 //   kind "process": the process supervisor starts and stops agents on this host from
@@ -72,7 +102,7 @@ struct GateConfig {
 //   kind "auto" (default): "command" when scale_command is set, else "none" for one-shot
 //     commands and, for `dsl auto loop`, "process" on a directory and "pool" on etcd.
 struct ActuatorConfig {
-  std::string kind = "auto";
+  ActuatorKind kind = ActuatorKind::kAuto;
   std::vector<std::string> scale_command;
   Seconds timeout{30};
   std::vector<std::string> agent_command;  // empty: this dsl binary's `agent run`

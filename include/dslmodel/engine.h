@@ -6,11 +6,13 @@
 //   auto report = engine.execute_decisions(decisions, {.max_decisions = 3});
 //
 // analyze → decide are pure over the last snapshot read; execute acts through the store and the
-// actuator and journals every decision the gate sees. Not thread-safe: use one engine from one
-// thread (the loop), or guard it.
+// actuator and journals every decision the gate sees. The engine builds none of its adapters from
+// the configuration: it is handed them (EngineParts; dslmodel/factory.h builds them from a
+// Config). Not thread-safe: use one engine from one thread (the loop), or guard it.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +68,13 @@ struct ExecutionReport {
   std::vector<SkippedDecision> skipped;
 };
 
+// When one decision went through the gate and (if it ran) the actuator.
+struct DecisionTiming {
+  std::string decision_id;
+  TimePoint start{};
+  TimePoint end{};
+};
+
 struct CycleResult {
   SystemMetrics metrics;
   std::vector<Decision> decisions;
@@ -75,31 +84,43 @@ struct CycleResult {
   std::int64_t duration_ms = 0;
 };
 
-// The adapters an engine works through. Any left null gets the default: the store
-// config.store.url names (a DirStore on config.coordination_dir when empty, else etcd), the journal
-// beside it, the system clock, and the actuator config.actuator.kind names (see ActuatorConfig;
-// with none, scale decisions are skipped). Without an elector the engine is always the leader
-// (epoch 0). Members are destroyed in reverse order: the actuator (which may run a thread reading
+// Makes the actuator of a replica that has just won leadership.
+using ActuatorSource = std::function<Result<std::unique_ptr<Actuator>>()>;
+
+// The adapters an engine works through, built by the caller (dslmodel/factory.h builds them from
+// a Config). Members are destroyed in reverse order: the actuator (which may run a thread reading
 // the clock) goes first, the clock last.
 struct EngineParts {
-  std::unique_ptr<Clock> clock;
-  std::unique_ptr<CoordinationStore> store;
-  std::unique_ptr<Journal> journal;
-  std::unique_ptr<LeaderElector> elector;  // null: always leader
-  std::unique_ptr<SpanExporter> exporter;  // null: no spans
-  std::unique_ptr<Actuator> actuator;
+  std::unique_ptr<Clock> clock;              // null: the system clock
+  std::unique_ptr<CoordinationStore> store;  // null: see the constructor
+  std::unique_ptr<Journal> journal;          // null: <store state dir>/journal.jsonl
+  std::unique_ptr<LeaderElector> elector;    // null: always leader (epoch 0)
+  std::unique_ptr<SpanExporter> exporter;    // null: no spans
+  // With an elector, the actuator exists only while this replica leads: a follower must not
+  // supervise (or replace) the leader's agents. The engine calls this on winning leadership and
+  // drops the actuator on losing it (agents keep running; the next leader's supervisor adopts
+  // them). Ignored without an elector.
+  ActuatorSource actuator_source;
+  std::unique_ptr<Actuator> actuator;  // null (and no source): scale decisions are skipped
 };
 
 class AutonomousDecisionEngine {
  public:
+  // The embedded default: a DirStore on `coordination_dir`, the journal in its .dsl/, the system
+  // clock, no actuator, no elector, no exporter.
   explicit AutonomousDecisionEngine(const std::filesystem::path& coordination_dir);
+  // An engine over `parts`. A null store is a DirStore on config.coordination_dir.
+  // REQUIRES: parts.store is set when config.store.url names another store (aborts otherwise:
+  // build the parts with make_engine_parts, dslmodel/factory.h).
   AutonomousDecisionEngine(Config config, EngineParts parts = {});
   AutonomousDecisionEngine(const AutonomousDecisionEngine&) = delete;
   AutonomousDecisionEngine& operator=(const AutonomousDecisionEngine&) = delete;
   virtual ~AutonomousDecisionEngine();
 
-  // Reads a snapshot and measures it. Fails when the store cannot be read (e.g. the directory
-  // is missing: kNotFound, "coordination directory not found: <path>").
+  // Reads a snapshot and the journal (once: the decisions, the gate and journal_entries() of
+  // this cycle share that read) and measures the snapshot. Fails when the store cannot be read
+  // (e.g. the directory is missing: kNotFound, "coordination directory not found: <path>"); a
+  // journal that cannot be read counts as empty.
   Result<SystemMetrics> analyze_system_state();
 
   // Decisions for these metrics over the last snapshot read: the built-in policy, then each
@@ -121,8 +142,11 @@ class AutonomousDecisionEngine {
   // Reverses an executed decision by its id through its journaled inverse.
   Result<std::string> rollback(const std::string& decision_id);
 
-  // Journal records, oldest first.
+  // Journal records, oldest first, read from the journal now.
   Result<std::vector<JournalEntry>> history() const;
+  // The journal records as of the last analysis, with those this engine wrote since, oldest
+  // first (read from the journal the first time when there was no analysis yet).
+  const std::vector<JournalEntry>& journal_entries() const;
 
   void add_decision_strategy(std::unique_ptr<DecisionStrategy> strategy);
   void add_decision_handler(const std::string& type, DecisionHandler handler);
@@ -150,15 +174,12 @@ class AutonomousDecisionEngine {
   const Config& config() const { return config_; }
   const Snapshot& last_snapshot() const { return snapshot_; }
   const CoordinationStore& store() const { return *parts_.store; }
-  bool has_actuator() const { return parts_.actuator != nullptr || lazy_actuator_; }
+  bool has_actuator() const { return parts_.actuator != nullptr || lazy_actuator(); }
   bool has_exporter() const { return parts_.exporter != nullptr; }
   // The span exporter's counters (all zero without one).
   ExporterStats exporter_stats() const;
   // Sends queued spans, waiting at most `timeout`; true when all went out (or no exporter).
   bool flush_spans(std::chrono::milliseconds timeout);
-  // Why a configured adapter could not be set up (e.g. a bad actuator command); empty when all
-  // is well. The engine still runs: without its actuator, scale decisions are skipped.
-  const std::vector<std::string>& setup_errors() const { return setup_errors_; }
 
  protected:
   // The health score of a measurement. Override to weigh things differently; the default is
@@ -166,8 +187,33 @@ class AutonomousDecisionEngine {
   virtual double calculate_health_score(const SystemMetrics& metrics) const;
 
  private:
+  struct Cached;  // the journal as last read, and what it says for the policy and the gate
+
+  bool lazy_actuator() const {
+    return parts_.elector != nullptr && static_cast<bool>(parts_.actuator_source);
+  }
+  // The records and history of this cycle; reads the journal when nothing was read yet.
+  const Cached& cached() const;
+  void reload_journal();
+  // Appends to the journal and, when that succeeds, to the cached records.
+  Result<std::int64_t> record(const JournalEntry& e);
+  JournalEntry entry_for(const Decision& d) const;
+
+  // execute_decisions, one decision: gate verdict → skip, or intent → act → outcome.
+  void execute_one(const Decision& d, const GateVerdict& verdict, ExecutionReport& report);
+  // Journals the intent; false (and the report says why) when the decision must not run.
+  bool record_intent(JournalEntry& e, ExecutionReport& report);
+  void act_and_record(const Decision& d, JournalEntry& e, ExecutionReport& report);
   Result<ExecutorResult> run_one(const Decision& d, std::string& output);
-  DecisionHistory load_history() const;
+  Result<ExecutorResult> run_scale(const Decision& d, std::string& output);
+  Result<ExecutorResult> run_repair(const Decision& d, std::string& output);
+  Result<ExecutorResult> run_custom(const Decision& d);
+  struct Undone {
+    Status status;
+    std::string what;
+  };
+  Undone undo_inverse(const nlohmann::json& inverse, JournalEntry& e);
+
   std::vector<GateVerdict> verdicts_for(const std::vector<Decision>& decisions,
                                         const ExecuteOptions& options,
                                         const DecisionHistory& history, TimePoint now) const;
@@ -175,7 +221,7 @@ class AutonomousDecisionEngine {
   void close_interrupted();
   // The elector's replica id, "" without one.
   std::string replica() const { return parts_.elector ? parts_.elector->id() : std::string(); }
-  // Takes leadership and epoch from the elector, if any.
+  // Takes leadership and epoch from the elector, if any; makes or drops a lazy actuator.
   void refresh_leadership();
   // Fencing: ok when no elector, or the elector confirms this epoch now; else not leader any more.
   Status fence();
@@ -183,16 +229,15 @@ class AutonomousDecisionEngine {
   Config config_;
   EngineParts parts_;
   Snapshot snapshot_;
+  std::unique_ptr<Cached> cached_;  // mutable through cached() const
   std::vector<std::unique_ptr<DecisionStrategy>> strategies_;
   std::vector<std::pair<std::string, DecisionHandler>> handlers_;
   std::map<std::string, DecisionExecutor> executors_;
-  bool lazy_actuator_ = false;  // made when leadership is won (see refresh_leadership)
   std::string actuator_error_;  // why the lazily made actuator could not be made
   bool is_leader_ = true;
   std::int64_t epoch_ = 0;
   bool remediation_enabled_ = true;
-  std::vector<std::string> setup_errors_;
-  std::vector<std::pair<std::string, std::pair<TimePoint, TimePoint>>> timings_;  // last execute
+  std::vector<DecisionTiming> timings_;          // the last execute's, one per decision handled
   std::optional<double> previous_health_;        // the last cycle's, for system_improvement
   std::vector<Recommendation> recommendations_;  // this process's, within the scale-down window
 };

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "agent/agent.h"
-#include "app/actuator_factory.h"
-#include "app/backends.h"
+#include "factory/actuator_factory.h"
+#include "factory/backends.h"
 #include "app/bounds.h"
 #include "app/observability.h"
 #include "app/signals.h"

@@ -4,10 +4,11 @@
 #include <ostream>
 #include <set>
 
-#include "app/backends.h"
 #include "app/settings.h"
 #include "core/json_text.h"
 #include "dslmodel/engine.h"
+#include "dslmodel/factory.h"
+#include "factory/backends.h"
 #include "journal/history.h"
 
 namespace dslmodel::app {
@@ -22,9 +23,13 @@ void print_json(const Context& ctx, const nlohmann::json& j) {
 }
 
 std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine, std::size_t n) {
-  auto all = engine.history();
-  if (!all.ok()) return {};
-  return journal::recent_decisions(*all, n);
+  return journal::recent_decisions(engine.journal_entries(), n);
+}
+
+// The engine a command runs on, from dslmodel/factory.h.
+Result<std::unique_ptr<AutonomousDecisionEngine>> command_engine(const Context& ctx,
+                                                                 EngineMode mode) {
+  return make_engine(engine_config(ctx, mode));
 }
 
 }  // namespace
@@ -34,8 +39,8 @@ Config engine_config(const Context& ctx, EngineMode mode) {
   ActuatorConfig& a = c.actuator;
   // The loop scales on its own: this host's process supervisor for a directory, the agent pools
   // of every host (`dsl agent pool`) for etcd.
-  if (mode == EngineMode::kLoop && a.kind == "auto" && a.scale_command.empty()) {
-    a.kind = uses_etcd(c) ? "pool" : "process";
+  if (mode == EngineMode::kLoop && a.kind == ActuatorKind::kAuto && a.scale_command.empty()) {
+    a.kind = uses_etcd(c) ? ActuatorKind::kPool : ActuatorKind::kProcess;
   }
   if (mode != EngineMode::kLoop) a.replace_dead_agents = false;  // nobody would watch them
   a.observe_only = mode == EngineMode::kObserve;
@@ -103,7 +108,9 @@ nlohmann::json status_envelope(const AutonomousDecisionEngine& engine, const Sys
 }
 
 int run_status(const Context& ctx) {
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
+  auto made = command_engine(ctx, EngineMode::kObserve);
+  if (!made.ok()) return fail(ctx, "auto-status", kExitUsage, made.status().message());
+  AutonomousDecisionEngine& engine = **made;
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-status", exit_code_for(m.status()), m.status().message());
   const auto warnings = warnings_of(engine.last_snapshot());
@@ -117,7 +124,9 @@ int run_status(const Context& ctx) {
 }
 
 int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
+  auto made = command_engine(ctx, EngineMode::kObserve);
+  if (!made.ok()) return fail(ctx, "auto-analyze", kExitUsage, made.status().message());
+  AutonomousDecisionEngine& engine = **made;
   auto m = engine.analyze_system_state();
   if (!m.ok()) return fail(ctx, "auto-analyze", exit_code_for(m.status()), m.status().message());
   const auto decisions = engine.make_autonomous_decisions(*m);
@@ -138,10 +147,9 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
 }
 
 int run_execute(const Context& ctx, const ExecuteArgs& args) {
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kAct));
-  if (!engine.setup_errors().empty()) {
-    return fail(ctx, "auto-execute", kExitUsage, engine.setup_errors().front());
-  }
+  auto made = command_engine(ctx, EngineMode::kAct);
+  if (!made.ok()) return fail(ctx, "auto-execute", kExitUsage, made.status().message());
+  AutonomousDecisionEngine& engine = **made;
   auto cycle = engine.run_cycle(to_execute_options(args));
   if (!cycle.ok()) {
     return fail(ctx, "auto-execute", exit_code_for(cycle.status()), cycle.status().message());
@@ -163,7 +171,9 @@ int run_execute(const Context& ctx, const ExecuteArgs& args) {
 }
 
 int run_history(const Context& ctx, const HistoryArgs& args) {
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kObserve));
+  auto made = command_engine(ctx, EngineMode::kObserve);
+  if (!made.ok()) return fail(ctx, "auto-history", kExitUsage, made.status().message());
+  AutonomousDecisionEngine& engine = **made;
   auto all = engine.history();
   if (!all.ok()) return fail(ctx, "auto-history", kExitFailure, all.status().message());
   std::vector<JournalEntry> entries;
@@ -188,10 +198,9 @@ int run_history(const Context& ctx, const HistoryArgs& args) {
 }
 
 int run_rollback(const Context& ctx, const std::string& decision_id) {
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kAct));
-  if (!engine.setup_errors().empty()) {
-    return fail(ctx, "auto-rollback", kExitUsage, engine.setup_errors().front());
-  }
+  auto made = command_engine(ctx, EngineMode::kAct);
+  if (!made.ok()) return fail(ctx, "auto-rollback", kExitUsage, made.status().message());
+  AutonomousDecisionEngine& engine = **made;
   auto r = engine.rollback(decision_id);
   if (!r.ok()) {
     const int code = r.status().code() == ErrorCode::kNotFound ? kExitUsage : kExitFailure;

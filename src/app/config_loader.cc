@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <string_view>
 
-#include "app/backends.h"
 #include "app/bounds.h"
+#include "factory/backends.h"
 #include "telemetry/prometheus.h"
 
 namespace dslmodel::app {
@@ -220,11 +220,9 @@ Status apply_key(Reader& r, std::string_view key, const toml::node& n, Config& c
   if (key == "actuator.kind") {
     std::string kind;
     if (Status s = r.string(n, key, kind); !s.ok()) return s;
-    if (kind != "auto" && kind != "none" && kind != "command" && kind != "process" &&
-        kind != "pool") {
-      return bad(r.path, n, key, "one of auto, none, command, process, pool");
-    }
-    c.actuator.kind = kind;
+    const std::optional<ActuatorKind> parsed = actuator_kind_from_string(kind);
+    if (!parsed) return bad(r.path, n, key, "one of auto, none, command, process, pool");
+    c.actuator.kind = *parsed;
     return Status::Ok();
   }
   if (key == "actuator.agent_command") return r.argv(n, key, c.actuator.agent_command);
@@ -379,7 +377,7 @@ Status validate_config(const Config& c) {
   if (c.gate.min_confidence < 0 || c.gate.min_confidence > 1) {
     return {ErrorCode::kInvalidArgument, "min_confidence must be from 0 to 1"};
   }
-  if (c.actuator.kind == "command" && c.actuator.scale_command.empty()) {
+  if (c.actuator.kind == ActuatorKind::kCommand && c.actuator.scale_command.empty()) {
     return {ErrorCode::kInvalidArgument,
             "actuator.kind is \"command\" but actuator.scale_command is empty"};
   }

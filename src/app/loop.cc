@@ -13,13 +13,13 @@
 #include <stop_token>
 #include <thread>
 
-#include "app/backends.h"
 #include "app/commands.h"
 #include "app/observability.h"
 #include "app/settings.h"
 #include "app/signals.h"
 #include "core/json_text.h"
 #include "dslmodel/engine.h"
+#include "dslmodel/factory.h"
 
 namespace dslmodel::app {
 namespace {
@@ -115,15 +115,15 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
 
   auto exporter = make_span_exporter(args.spans_file, process_env());
   if (!exporter.ok()) return fail(ctx, "auto-loop", kExitUsage, exporter.status().message());
-  EngineParts parts;
+  const Config config = engine_config(ctx, EngineMode::kLoop);
+  auto made = make_engine_parts(config);
+  if (!made.ok()) return fail(ctx, "auto-loop", kExitUsage, made.status().message());
+  EngineParts parts = std::move(made).value();
   parts.exporter = std::move(exporter).value();
   // Leadership changes wake the loop, so a new leader acts at once rather than an interval later.
   std::atomic<bool> leadership_changed = false;
   LeadershipReporter reporter(*ctx.err);
-  if (ctx.config.leader_election) {
-    auto elector = make_elector(ctx.config);
-    if (!elector.ok()) return fail(ctx, "auto-loop", kExitUsage, elector.status().message());
-    parts.elector = std::move(elector).value();
+  if (parts.elector) {
     reporter.watch(parts.elector.get());
     parts.elector->on_change([&] {
       reporter.report();
@@ -132,10 +132,7 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
     });
     reporter.report();
   }
-  AutonomousDecisionEngine engine(engine_config(ctx, EngineMode::kLoop), std::move(parts));
-  if (!engine.setup_errors().empty()) {
-    return fail(ctx, "auto-loop", kExitUsage, engine.setup_errors().front());
-  }
+  AutonomousDecisionEngine engine(config, std::move(parts));
   const auto interval = std::chrono::duration<double>(args.interval_s);
   LoopObserver observer(ctx.config, interval);
   auto server = start_endpoint(ctx, args, observer);

@@ -1,6 +1,6 @@
 #include "app/observability.h"
 
-#include "app/backends.h"
+#include "factory/backends.h"
 #include "app/commands.h"
 #include "core/json_text.h"
 #include "telemetry/file_exporter.h"

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "app/backends.h"
+#include "factory/backends.h"
 #include "core/json_text.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "app/backends.h"
+#include "factory/backends.h"
 #include "app/settings.h"
 #include "core/json_text.h"
 

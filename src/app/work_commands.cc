@@ -7,7 +7,7 @@
 #include <limits>
 #include <ostream>
 
-#include "app/backends.h"
+#include "factory/backends.h"
 #include "app/bounds.h"
 #include "core/json_text.h"
 #include "dslmodel/time.h"

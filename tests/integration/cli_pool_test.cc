@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "app/actuator_factory.h"
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "etcd/client.h"
 #include "etcd_server.h"
+#include "factory/actuator_factory.h"
 #include "integration/dsl_runner.h"
 #include "store/etcd_pool.h"
 
@@ -194,7 +194,7 @@ TEST_F(CliPool, TwoPoolsShareTheDesiredCountAndTakeOverOnStop) {
 
 TEST_F(CliPool, PoolActuatorSetsTheCountAndWaitsForThePools) {
   Config config;
-  config.actuator.kind = "pool";
+  config.actuator.kind = ActuatorKind::kPool;
   config.actuator.timeout = 60s;
   auto dir_store = make_actuator(config, clock_);
   ASSERT_FALSE(dir_store.ok());

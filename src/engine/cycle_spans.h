@@ -19,13 +19,6 @@ struct CyclePhases {
   TimePoint end{};
 };
 
-// When one decision went through the gate and (if it ran) the actuator.
-struct DecisionTiming {
-  std::string decision_id;
-  TimePoint start{};
-  TimePoint end{};
-};
-
 // The cycle's spans: cycle_complete (root) with children system_analysis, decision_generation,
 // one decision_execution per decision (each executed scale decision with a scaling_decision
 // child, each executed coordination_improve with a coordination_improvement child), and the

@@ -1,4 +1,4 @@
-#include "app/pool_actuator.h"
+#include "actuate/pool_actuator.h"
 
 #include <fmt/format.h>
 
@@ -12,7 +12,7 @@
 #include "etcd/client.h"
 #include "store/etcd_pool.h"
 
-namespace dslmodel {
+namespace dslmodel::actuate {
 namespace {
 
 using nlohmann::json;
@@ -145,4 +145,4 @@ ActuationResult PoolActuator::converge(const std::string& verb, int target) {
   return result;
 }
 
-}  // namespace dslmodel
+}  // namespace dslmodel::actuate

@@ -1,11 +1,11 @@
-#include "app/actuator_factory.h"
+#include "factory/actuator_factory.h"
 
 #include <filesystem>
 
 #include "actuate/command_actuator.h"
+#include "actuate/pool_actuator.h"
 #include "actuate/process_supervisor.h"
-#include "app/backends.h"
-#include "app/pool_actuator.h"
+#include "factory/backends.h"
 
 namespace dslmodel {
 
@@ -14,7 +14,7 @@ namespace {
 // Stands in for the configured actuator in commands that never act.
 class ObservingActuator final : public Actuator {
  public:
-  explicit ObservingActuator(std::string kind) : kind_(std::move(kind)) {}
+  explicit ObservingActuator(ActuatorKind kind) : kind_(to_string(kind)) {}
   Result<ActuationResult> scale(const ScaleRequest&) override { return refuse(); }
   Result<ActuationResult> undo(const nlohmann::json&) override { return refuse(); }
   std::string name() const override { return kind_; }
@@ -45,32 +45,31 @@ Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& 
 
 Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock) {
   const ActuatorConfig& a = config.actuator;
-  std::string kind = a.kind;
-  if (kind == "auto") kind = a.scale_command.empty() ? "none" : "command";
-  if (kind == "none") return std::unique_ptr<Actuator>();
-  if (kind == "pool" && !uses_etcd(config)) {
+  ActuatorKind kind = a.kind;
+  if (kind == ActuatorKind::kAuto) {
+    kind = a.scale_command.empty() ? ActuatorKind::kNone : ActuatorKind::kCommand;
+  }
+  if (kind == ActuatorKind::kNone) return std::unique_ptr<Actuator>();
+  if (kind == ActuatorKind::kPool && !uses_etcd(config)) {
     return Status(ErrorCode::kInvalidArgument,
                   "actuator.kind \"pool\" needs an etcd store (--store etcd://...)");
   }
   if (a.observe_only) return std::unique_ptr<Actuator>(std::make_unique<ObservingActuator>(kind));
-  if (kind == "command") {
+  if (kind == ActuatorKind::kCommand) {
     auto made = actuate::CommandActuator::create(a, config.coordination_dir);
     if (!made.ok()) return made.status();
     return std::unique_ptr<Actuator>(std::move(made).value());
   }
-  if (kind == "process") {
+  if (kind == ActuatorKind::kProcess) {
     auto made = make_supervisor(config, clock);
     if (!made.ok()) return made.status();
     return std::unique_ptr<Actuator>(std::move(made).value());
   }
-  if (kind == "pool") {
-    PoolActuator::Options options;
-    options.timeout = a.timeout;
-    auto made = PoolActuator::create(config.store.url, options, clock);
-    if (!made.ok()) return made.status();
-    return std::unique_ptr<Actuator>(std::move(made).value());
-  }
-  return Status(ErrorCode::kInvalidArgument, "unknown actuator.kind '" + kind + "'");
+  actuate::PoolActuator::Options options;
+  options.timeout = a.timeout;
+  auto made = actuate::PoolActuator::create(config.store.url, options, clock);
+  if (!made.ok()) return made.status();
+  return std::unique_ptr<Actuator>(std::move(made).value());
 }
 
 }  // namespace dslmodel

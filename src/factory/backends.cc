@@ -1,18 +1,12 @@
-#include "app/backends.h"
+#include "factory/backends.h"
 
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "etcd/client.h"
-#include "ha/etcd_elector.h"
-#include "ha/lock_file_elector.h"
-#include "journal/etcd_journal.h"
-#include "journal/file_journal.h"
-#include "store/dir_store.h"
 #include "store/dir_work_queue.h"
 #include "store/etcd_keys.h"
-#include "store/etcd_store.h"
 #include "store/etcd_work_queue.h"
 
 namespace dslmodel {
@@ -40,28 +34,6 @@ Status validate_store_url(const std::string& url) {
     return {ErrorCode::kInvalidArgument, "store URL '" + url + "': " + parsed.status().message()};
   }
   return Status::Ok();
-}
-
-Result<std::unique_ptr<CoordinationStore>> make_store(const Config& config) {
-  if (!uses_etcd(config)) {
-    return std::unique_ptr<CoordinationStore>(
-        std::make_unique<store::DirStore>(config.coordination_dir, config.store));
-  }
-  auto t = connect(config);
-  if (!t.ok()) return t.status();
-  return std::unique_ptr<CoordinationStore>(
-      std::make_unique<store::EtcdStore>(t->client, t->prefix, config.store, config.store.url));
-}
-
-Result<std::unique_ptr<Journal>> make_journal(const Config& config,
-                                              const CoordinationStore& store) {
-  if (!uses_etcd(config)) {
-    return std::unique_ptr<Journal>(std::make_unique<journal::FileJournal>(
-        std::filesystem::path(store.state_dir()) / "journal.jsonl"));
-  }
-  auto t = connect(config);
-  if (!t.ok()) return t.status();
-  return std::unique_ptr<Journal>(std::make_unique<journal::EtcdJournal>(t->client, t->prefix));
 }
 
 Result<std::unique_ptr<WorkQueue>> make_work_queue(const Config& config, const Clock* clock) {
@@ -110,18 +82,6 @@ std::string replica_id(const Config& config) {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   return std::string(host[0] != '\0' ? host : "host") + "-" + std::to_string(::getpid());
-}
-
-Result<std::unique_ptr<LeaderElector>> make_elector(const Config& config) {
-  const std::string id = replica_id(config);
-  if (!uses_etcd(config)) {
-    return std::unique_ptr<LeaderElector>(std::make_unique<ha::LockFileElector>(
-        std::filesystem::path(config.coordination_dir) / ".dsl", id));
-  }
-  auto t = connect(config);
-  if (!t.ok()) return t.status();
-  return std::unique_ptr<LeaderElector>(
-      std::make_unique<ha::EtcdElector>(t->client, t->prefix, id, config.ha.lease_ttl));
 }
 
 }  // namespace dslmodel

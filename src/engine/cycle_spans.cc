@@ -1,4 +1,4 @@
-#include "app/cycle_spans.h"
+#include "engine/cycle_spans.h"
 
 #include <algorithm>
 #include <map>
@@ -25,14 +25,14 @@ SpanData make_span(std::string name, const TraceId& trace, const SpanId& parent,
   return s;
 }
 
-struct Outcome {
+struct SpanOutcome {
   std::string result;  // execution_result
   bool executed = false;
   bool failed = false;
 };
 
-std::map<std::string, Outcome> outcomes(const ExecutionReport& r) {
-  std::map<std::string, Outcome> out;
+std::map<std::string, SpanOutcome> outcomes(const ExecutionReport& r) {
+  std::map<std::string, SpanOutcome> out;
   for (const auto& e : r.executed) out[e.decision_id] = {e.result, true, false};
   for (const auto& f : r.failed) out[f.decision_id] = {"failed: " + f.error, false, true};
   for (const auto& s : r.skipped) out[s.decision_id] = {"skipped: " + s.reason, false, false};
@@ -40,7 +40,7 @@ std::map<std::string, Outcome> outcomes(const ExecutionReport& r) {
 }
 
 // decision_execution, plus its scaling_decision / coordination_improvement child.
-void add_execution_spans(const Decision& d, const Outcome& o, const DecisionTiming& t,
+void add_execution_spans(const Decision& d, const SpanOutcome& o, const DecisionTiming& t,
                          const TraceId& trace, const SpanId& root, std::vector<SpanData>& out,
                          std::vector<std::string>& artifacts) {
   SpanData s = make_span("swarmsh.autonomous.decision_execution", trace, root, t.start, t.end);

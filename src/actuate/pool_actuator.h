@@ -29,6 +29,8 @@ namespace store {
 class EtcdPool;
 }
 
+namespace actuate {
+
 class PoolActuator final : public Actuator {
  public:
   struct Options {
@@ -69,4 +71,5 @@ class PoolActuator final : public Actuator {
   std::unique_ptr<store::EtcdPool> pool_;
 };
 
+}  // namespace actuate
 }  // namespace dslmodel
