@@ -1,7 +1,6 @@
-// `dsl agent pool`. SIGINT and SIGTERM are blocked in every thread (before any is started) and
-// taken by one watcher thread, which requests stop and wakes the loop. A second thread watches
-// P/pool/ in etcd and wakes the loop early when the desired count or another pool changes.
-// Everything else (lease, reads, scaling, announcements, output) runs on the calling thread.
+// `dsl agent pool`: flags to a PoolRunner (pool/pool_runner.h) and its reports to the terminal.
+// SIGINT and SIGTERM are blocked in every thread (before any is started) and taken by one watcher
+// thread, which requests stop; the runner then stops its agents and revokes its lease.
 #include "app/pool_commands.h"
 
 #include <fmt/format.h>
@@ -9,21 +8,18 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <condition_variable>
 #include <filesystem>
 #include <limits>
-#include <mutex>
 #include <ostream>
 #include <stop_token>
 #include <thread>
 
-#include "actuate/process_supervisor.h"
 #include "app/bounds.h"
 #include "app/config_loader.h"
 #include "app/signals.h"
 #include "core/json_text.h"
 #include "etcd/client.h"
-#include "store/etcd_pool.h"
+#include "pool/pool_runner.h"
 
 namespace dslmodel::app {
 namespace {
@@ -34,8 +30,6 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kCommand = "agent-pool";
 constexpr std::size_t kMaxIdLength = 64;
-constexpr milliseconds kWatchRetry{1000};
-constexpr std::chrono::seconds kWatchTimeout{30};
 
 std::string hostname() {
   char buf[256] = {};
@@ -91,25 +85,14 @@ std::vector<std::string> agent_argv(const Config& config, const std::string& url
           "{agent_id}"};
 }
 
-// Everything the flags and the configuration decide.
-struct PoolSetup {
-  std::string id;
-  std::string host;
-  std::string url;
-  etcd::StoreUrl store;
-  fs::path state_dir;
-  milliseconds period{1000};  // between ticks
-  std::chrono::seconds lease_ttl{10};
-  int max_agents = std::numeric_limits<int>::max();
-};
-
-// kInvalidArgument with the message to print (exit 2).
-Result<PoolSetup> resolve(const Context& ctx, const PoolArgs& args) {
+// Everything the flags and the configuration decide; kInvalidArgument with the message to print
+// (exit 2).
+Result<pool::PoolRunnerConfig> resolve(const Context& ctx, const PoolArgs& args) {
   const auto bad = [](const std::string& m) { return Status(ErrorCode::kInvalidArgument, m); };
   if (ctx.config.store.url.empty()) {
     return bad("agent pool needs an etcd store: pass --store etcd://host:port/prefix");
   }
-  PoolSetup s;
+  pool::PoolRunnerConfig s;
   s.url = ctx.config.store.url;
   auto parsed = etcd::parse_store_url(s.url);
   if (!parsed.ok()) return bad("agent pool: --store: " + parsed.status().message());
@@ -125,258 +108,107 @@ Result<PoolSetup> resolve(const Context& ctx, const PoolArgs& args) {
   s.lease_ttl = std::max(ctx.config.ha.lease_ttl, std::chrono::seconds(2));
   const auto interval = milliseconds(static_cast<std::int64_t>(args.interval_s * 1000));
   s.period = std::max(interval, milliseconds(10));
+  s.agent_command = agent_argv(ctx.config, s.url);
+  s.grace = ctx.config.actuator.agent_grace;
+  s.replace_dead = ctx.config.actuator.replace_dead_agents;
   return s;
 }
 
-// One pool: share, supervisor, announcements. Used from one thread (the lease is kept by another).
-class Pool {
+// Prints what the runner does: a line whenever share or running count change (an envelope per
+// line with --json), failures on stderr.
+class PoolPrinter final : public pool::PoolReporter {
  public:
-  Pool(const Context& ctx, PoolSetup setup, etcd::Client& client, store::PoolLease& lease,
-       actuate::ProcessActuator& supervisor, const Clock& clock)
-      : ctx_(ctx),
-        s_(std::move(setup)),
-        pool_(client, s_.store.prefix, clock),
-        lease_(lease),
-        supervisor_(supervisor) {}
+  PoolPrinter(const Context& ctx, std::string id, std::chrono::seconds lease_ttl)
+      : ctx_(ctx), id_(std::move(id)), lease_ttl_(lease_ttl) {}
 
-  std::string own_key() const { return pool_.member_key(s_.id); }
-  std::string watch_prefix() const { return pool_.pool_prefix(); }
-
-  // One pass: get the lease, read the count and the pools, scale, announce, report.
-  void tick() {
-    bool fresh = false;
-    auto lease = lease_.get(&fresh);
-    if (!lease.ok()) return trouble(lease.status());
-    if (fresh) announced_.reset();  // the record went with the old lease
-    auto desired = pool_.desired();
-    if (!desired.ok()) return trouble(desired.status());
-    auto members = pool_.members();
-    if (!members.ok()) return trouble(members.status());
-    recovered();
-    std::vector<std::string> ids = {s_.id};
-    for (const auto& m : *members) ids.push_back(m.id);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    const int target = *desired ? (*desired)->target : 0;
-    const int share = std::min(store::share_of(target, ids, s_.id), s_.max_agents);
-    scale_to(share);
-    const auto agents = supervisor_.agents();
-    announce(share, agents, *lease);
-    report(*desired ? std::optional<int>(target) : std::nullopt, share, agents,
-           static_cast<int>(ids.size()));
+  void report(const pool::PoolReport& r) override {
+    const auto running = r.agents.size();
+    if (ctx_.json) {
+      print_json({{"pool", id_},
+                  {"running", running},
+                  {"share", r.share},
+                  {"desired", r.desired ? json(*r.desired) : json(nullptr)},
+                  {"pools", r.pools},
+                  {"agents", r.agents}});
+      return;
+    }
+    if (!r.desired) {
+      *ctx_.out << fmt::format("pool {}: running {} (no desired count set yet; {} pool(s))", id_,
+                               running, r.pools)
+                << std::endl;
+      return;
+    }
+    *ctx_.out << fmt::format("pool {}: running {} of {} desired (share {} of {} pool(s))", id_,
+                             running, *r.desired, r.share, r.pools)
+              << std::endl;
   }
 
-  // Stops every agent, revokes the lease, prints the summary.
-  void shutdown(milliseconds grace) {
-    const auto before = supervisor_.agents().size();
-    Status stopped = supervisor_.stop_all(grace);
-    if (!stopped.ok()) *ctx_.err << "dsl: warning: " << stopped.message() << "\n";
+  void scale_failed(int share, const std::string& error) override {
+    *ctx_.err << "dsl: pool " << id_ << ": cannot run " << share << " agents: " << error << "\n";
+  }
+
+  void trouble(const Status& s, bool unreachable, std::size_t running) override {
+    const std::string what =
+        unreachable ? fmt::format("etcd unreachable ({})", s.message()) : s.message();
+    *ctx_.err << fmt::format("dsl: pool {}: {}; keeping {} agent(s) running, retrying\n", id_, what,
+                             running);
+  }
+
+  void recovered() override { *ctx_.err << "dsl: pool " << id_ << ": etcd is answering again\n"; }
+
+  void stopped(const pool::PoolStopReport& r) override {
+    if (r.stop_error) *ctx_.err << "dsl: warning: " << r.stop_error->message() << "\n";
     std::string record = "its member record is gone";
-    if (Status s = lease_.revoke(); !s.ok()) {
-      record = fmt::format("its member record expires within {} s ({})", s_.lease_ttl.count(),
-                           s.message());
+    if (r.revoke_error) {
+      record = fmt::format("its member record expires within {} s ({})", lease_ttl_.count(),
+                           r.revoke_error->message());
     }
-    const actuate::SupervisorStats st = supervisor_.stats();
     if (ctx_.json) {
-      *ctx_.out << dump_json(envelope(std::string(kCommand), true,
-                                      {{"pool", s_.id},
-                                       {"stopped_agents", before},
-                                       {"started", st.started},
-                                       {"deaths", st.deaths},
-                                       {"replacements", st.replacements}},
-                                      {}, {}, std::chrono::system_clock::now()))
-                << std::endl;
+      print_json({{"pool", id_},
+                  {"stopped_agents", r.stopped_agents},
+                  {"started", r.stats.started},
+                  {"deaths", r.stats.deaths},
+                  {"replacements", r.stats.replacements}});
       return;
     }
     *ctx_.out << fmt::format(
                      "pool {} stopped: {} agent(s) stopped; over its run {} started, {} died, {} "
                      "replaced; {}",
-                     s_.id, before, st.started, st.deaths, st.replacements, record)
+                     id_, r.stopped_agents, r.stats.started, r.stats.deaths, r.stats.replacements,
+                     record)
               << std::endl;
   }
 
  private:
-  void scale_to(int share) {
-    const auto live = static_cast<int>(supervisor_.agents().size());
-    // Agents that died and wait for their backoff count as running: the supervisor restarts them.
-    const auto pending = static_cast<int>(supervisor_.pending_replacements());
-    if (live + pending == share) return;
-    ScaleRequest req;
-    req.current_agents = live;
-    req.target_agents = share;
-    req.decision_id = "pool-" + s_.id;
-    auto r = supervisor_.scale(req);
-    const std::string error = r.ok() ? std::string() : r.status().message();
-    if (!error.empty() && error != scale_error_) {
-      *ctx_.err << "dsl: pool " << s_.id << ": cannot run " << share << " agents: " << error
-                << "\n";
-    }
-    scale_error_ = error;
-  }
-
-  void announce(int share, const std::vector<actuate::SupervisedAgent>& agents,
-                std::int64_t lease) {
-    store::PoolMember m;
-    m.id = s_.id;
-    m.host = s_.host;
-    m.pid = ::getpid();
-    m.running = static_cast<int>(agents.size());
-    m.share = share;
-    for (const auto& a : agents) m.agents.push_back(a.id);
-    if (announced_ && announced_->running == m.running && announced_->share == m.share &&
-        announced_->agents == m.agents) {
-      return;
-    }
-    if (Status s = pool_.announce(m, lease); !s.ok()) {
-      (void)lease_.renew();  // a lease that expired is forgotten: the next tick registers again
-      return trouble(s);
-    }
-    announced_ = std::move(m);
-  }
-
-  void report(std::optional<int> target, int share,
-              const std::vector<actuate::SupervisedAgent>& agents, int pools) {
-    const auto running = static_cast<int>(agents.size());
-    if (reported_ && reported_->first == share && reported_->second == running) return;
-    reported_ = {share, running};
-    if (ctx_.json) {
-      json ids = json::array();
-      for (const auto& a : agents) ids.push_back(a.id);
-      *ctx_.out << dump_json(envelope(std::string(kCommand), true,
-                                      {{"pool", s_.id},
-                                       {"running", running},
-                                       {"share", share},
-                                       {"desired", target ? json(*target) : json(nullptr)},
-                                       {"pools", pools},
-                                       {"agents", ids}},
-                                      {}, {}, std::chrono::system_clock::now()))
-                << std::endl;
-      return;
-    }
-    if (!target) {
-      *ctx_.out << fmt::format("pool {}: running {} (no desired count set yet; {} pool(s))", s_.id,
-                               running, pools)
-                << std::endl;
-      return;
-    }
-    *ctx_.out << fmt::format("pool {}: running {} of {} desired (share {} of {} pool(s))", s_.id,
-                             running, *target, share, pools)
+  void print_json(json data) {
+    *ctx_.out << dump_json(envelope(std::string(kCommand), true, std::move(data), {}, {},
+                                    std::chrono::system_clock::now()))
               << std::endl;
   }
 
-  // Says once per kind of failure that etcd cannot be used; the agents keep running.
-  void trouble(const Status& s) {
-    const bool unreachable = s.code() == ErrorCode::kUnavailable || s.code() == ErrorCode::kTimeout;
-    const ErrorCode kind = unreachable ? ErrorCode::kUnavailable : s.code();
-    if (trouble_ == kind) return;
-    trouble_ = kind;
-    const auto running = supervisor_.agents().size();
-    if (unreachable) {
-      *ctx_.err << fmt::format(
-          "dsl: pool {}: etcd unreachable ({}); keeping {} agent(s) running, retrying\n", s_.id,
-          s.message(), running);
-    } else {
-      *ctx_.err << fmt::format("dsl: pool {}: {}; keeping {} agent(s) running, retrying\n", s_.id,
-                               s.message(), running);
-    }
-  }
-
-  void recovered() {
-    if (trouble_ == ErrorCode::kOk) return;
-    trouble_ = ErrorCode::kOk;
-    *ctx_.err << "dsl: pool " << s_.id << ": etcd is answering again\n";
-  }
-
   const Context& ctx_;
-  const PoolSetup s_;
-  store::EtcdPool pool_;
-  store::PoolLease& lease_;
-  actuate::ProcessActuator& supervisor_;
-  std::optional<store::PoolMember> announced_;   // the record as last written under the lease
-  std::optional<std::pair<int, int>> reported_;  // share and running as last printed
-  ErrorCode trouble_ = ErrorCode::kOk;           // the failure last reported
-  std::string scale_error_;
+  const std::string id_;
+  const std::chrono::seconds lease_ttl_;
 };
-
-// Wakes the loop on every change under P/pool/ but the pool's own record, until `stop`.
-void watch_pool(const std::stop_token& stop, etcd::Client& client, const std::string& prefix,
-                const std::string& own_key, std::mutex& mu, std::condition_variable_any& cv,
-                bool& woken) {
-  const auto on_events = [&](const std::vector<etcd::WatchEvent>& events) {
-    const bool other = std::any_of(events.begin(), events.end(),
-                                   [&](const etcd::WatchEvent& e) { return e.kv.key != own_key; });
-    if (other) {
-      const std::lock_guard lock(mu);
-      woken = true;
-      cv.notify_all();
-    }
-    return !stop.stop_requested();
-  };
-  while (!stop.stop_requested()) {
-    Status s = client.watch(prefix, etcd::prefix_end(prefix), 0, on_events,
-                            milliseconds(kWatchTimeout), stop);
-    if (s.ok()) continue;
-    std::unique_lock lock(mu);  // the main loop's periodic tick covers the gap
-    cv.wait_for(lock, stop, kWatchRetry, [] { return false; });
-  }
-}
-
-Result<std::unique_ptr<actuate::ProcessActuator>> make_pool_supervisor(const Context& ctx,
-                                                                       const PoolSetup& s,
-                                                                       const Clock& clock) {
-  actuate::SupervisorConfig c;
-  c.agent_command = agent_argv(ctx.config, s.url);
-  c.coordination_dir = s.state_dir.string();
-  c.state_file = s.state_dir / "supervisor.json";
-  c.grace = ctx.config.actuator.agent_grace;
-  c.replace_dead = ctx.config.actuator.replace_dead_agents;
-  c.id_prefix = s.id;
-  return actuate::ProcessActuator::create(std::move(c), clock);
-}
 
 }  // namespace
 
 int run_pool(const Context& ctx, const PoolArgs& args) {
   SignalBlock block;
   std::stop_source stop;
-  std::mutex mu;
-  std::condition_variable_any cv;
-  bool woken = false;  // guarded by mu
   std::jthread signals([&](const std::stop_token& self) {
-    watch_signals(self, block.set(), stop, *ctx.err, "stopping the pool's agents", &cv);
+    watch_signals(self, block.set(), stop, *ctx.err, "stopping the pool's agents", nullptr);
   });
-
   auto setup = resolve(ctx, args);
   if (!setup.ok()) return fail(ctx, std::string(kCommand), kExitUsage, setup.status().message());
-  std::error_code ec;
-  fs::create_directories(setup->state_dir, ec);
-  if (ec) {
-    return fail(ctx, std::string(kCommand), kExitFailure,
-                fmt::format("cannot create {}: {}", setup->state_dir.string(), ec.message()));
-  }
+  PoolPrinter printer(ctx, setup->id, setup->lease_ttl);
   const SystemClock clock;
-  auto supervisor = make_pool_supervisor(ctx, *setup, clock);
-  if (!supervisor.ok()) {
-    return fail(ctx, std::string(kCommand), kExitUsage, supervisor.status().message());
+  auto runner = pool::PoolRunner::create(std::move(setup).value(), printer, clock);
+  if (!runner.ok()) {
+    const int code = runner.status().code() == ErrorCode::kIo ? kExitFailure : kExitUsage;
+    return fail(ctx, std::string(kCommand), code, runner.status().message());
   }
-  const milliseconds period = setup->period;
-  etcd::Client client(setup->store.endpoints);
-  store::PoolLease lease(client, setup->lease_ttl);
-  Pool pool(ctx, std::move(setup).value(), client, lease, **supervisor, clock);
-  std::jthread keeper([&](const std::stop_token& self) { lease.keep(self); });
-  std::jthread watcher([&](const std::stop_token& self) {
-    watch_pool(self, client, pool.watch_prefix(), pool.own_key(), mu, cv, woken);
-  });
-  while (!stop.stop_requested()) {
-    pool.tick();
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, stop.get_token(), period, [&] { return woken; });
-    woken = false;
-  }
-  watcher.request_stop();
-  cv.notify_all();
-  watcher.join();
-  pool.shutdown(ctx.config.actuator.agent_grace);  // the keeper renews the lease meanwhile
+  (*runner)->run(stop.get_token());
   return kExitOk;
 }
 
