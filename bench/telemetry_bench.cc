@@ -17,7 +17,8 @@ dslmodel::CycleResult sample_cycle() {
     dslmodel::Decision d;
     d.id = "dec-1-" + std::to_string(i);
     d.type = i == 0 ? "scale_up" : "coordination_improve";
-    d.parameters = {{"current_agents", 2}, {"target_agents", 5}, {"items", 4}};
+    if (i == 0) d.scale = dslmodel::ScaleTarget{5, 2};
+    d.parameters = {{"items", 4}};
     c.decisions.push_back(d);
     c.execution.executed.push_back({d.id, d.type, "done", 3});
   }

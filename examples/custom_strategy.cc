@@ -19,8 +19,8 @@ class HeavyQueueStrategy : public dslmodel::DecisionStrategy {
       d.confidence = 0.9;
       d.reason = "heavy_queue";
       d.rationale = "Heavy queue load detected";
-      d.parameters = {{"current_agents", m.active_agents},
-                      {"target_agents", std::min<std::int64_t>(m.active_agents + 2, 10)}};
+      d.scale =
+          dslmodel::ScaleTarget{std::min<std::int64_t>(m.active_agents + 2, 10), m.active_agents};
       return d;
     }
     return std::nullopt;
@@ -42,7 +42,13 @@ int main(int argc, char** argv) {
   for (const auto& d : engine.make_autonomous_decisions(*metrics)) {
     std::cout << d.type << " reason=" << d.reason << " priority=" << d.priority
               << " confidence=" << d.confidence
-              << " target=" << d.parameters.value("target_agents", -1) << "\n";
+              << " target=" << (d.scale ? d.scale->target_agents : -1) << "\n";
+  }
+  // What normalisation did not keep, e.g. this strategy's scale-up when a built-in scale
+  // decision ranks first (one scale decision per cycle).
+  for (const auto& x : engine.dropped_decisions()) {
+    std::cout << "dropped " << x.decision.type << " reason=" << x.decision.reason << ": " << x.why
+              << "\n";
   }
   return 0;
 }

@@ -78,6 +78,7 @@ struct DecisionTiming {
 struct CycleResult {
   SystemMetrics metrics;
   std::vector<Decision> decisions;
+  std::vector<DroppedDecision> dropped;  // what normalisation dropped, and why
   ExecutionReport execution;
   std::vector<RejectedFile> warnings;      // the snapshot's rejected files
   std::vector<FileWarning> file_warnings;  // the snapshot's warnings about kept records
@@ -124,8 +125,11 @@ class AutonomousDecisionEngine {
   Result<SystemMetrics> analyze_system_state();
 
   // Decisions for these metrics over the last snapshot read: the built-in policy, then each
-  // registered handler and strategy, normalised (priority order, invariants). Pure.
+  // registered handler and strategy, normalised (priority order, invariants). What
+  // normalisation drops (a custom scale decision without a target, one outranked by another
+  // scale decision…) is kept, with why, in dropped_decisions() until the next call.
   std::vector<Decision> make_autonomous_decisions(const SystemMetrics& metrics);
+  const std::vector<DroppedDecision>& dropped_decisions() const { return dropped_; }
 
   // Gates and runs decisions in priority order; journals every one of them.
   ExecutionReport execute_decisions(const std::vector<Decision>& decisions,
@@ -240,6 +244,7 @@ class AutonomousDecisionEngine {
   std::vector<DecisionTiming> timings_;          // the last execute's, one per decision handled
   std::optional<double> previous_health_;        // the last cycle's, for system_improvement
   std::vector<Recommendation> recommendations_;  // this process's, within the scale-down window
+  std::vector<DroppedDecision> dropped_;         // by the last make_autonomous_decisions
 };
 
 }  // namespace dslmodel

@@ -73,9 +73,18 @@ std::vector<RepairAction> plan_optimizations(const Snapshot& snap, const Config&
 std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics, const Config& cfg,
                              const DecisionHistory& history, TimePoint now);
 
-// Orders decisions by priority (higher first, stable) and drops what would break an invariant:
-// a second scale decision in one cycle, a scale target outside [min_agents, max_agents].
-std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg);
+// A decision normalize_decisions() did not keep, and why (for analyze and the cycle's report).
+struct DroppedDecision {
+  Decision decision;
+  std::string why;
+};
+
+// Orders decisions by priority (higher first, stable), lifts custom payloads (lift_payload),
+// clamps scale targets into [min_agents, max_agents], and drops what would break an invariant: a
+// scale decision without a target, one whose clamped target does not move the count its way, a
+// second scale decision in one cycle. What it drops goes to `dropped` when given.
+std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg,
+                                          std::vector<DroppedDecision>* dropped = nullptr);
 
 // Evidence factor in (0, 1]: 1 - rejected/read, times 0.8 when the snapshot is partial.
 double evidence_factor(const Snapshot& snap);

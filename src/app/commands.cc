@@ -132,6 +132,9 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
   const auto decisions = engine.make_autonomous_decisions(*m);
   const auto warnings = warnings_of(engine.last_snapshot());
   nlohmann::json data = {{"metrics", metrics_json(*m)}, {"decisions", decisions_json(decisions)}};
+  if (!engine.dropped_decisions().empty()) {
+    data["dropped"] = dropped_json(engine.dropped_decisions());
+  }
   if (ctx.json) {
     print_json(
         ctx, envelope("auto-analyze", true, data, {}, warnings, std::chrono::system_clock::now()));
@@ -142,6 +145,7 @@ int run_analyze(const Context& ctx, const AnalyzeArgs& args) {
     const auto verdicts = engine.preview_gate(decisions);
     *ctx.out << render_decisions(decisions, ctx.verbose, ctx.style, &verdicts,
                                  evidence_factor(engine.last_snapshot()));
+    *ctx.out << render_dropped(engine.dropped_decisions(), ctx.style);
   }
   return kExitOk;
 }

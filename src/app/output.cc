@@ -85,6 +85,26 @@ nlohmann::json decisions_json(const std::vector<Decision>& ds) {
   return out;
 }
 
+nlohmann::json dropped_json(const std::vector<DroppedDecision>& ds) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : ds) {
+    out.push_back({{"type", d.decision.type},
+                   {"reason", d.decision.reason},
+                   {"priority", d.decision.priority},
+                   {"why", d.why}});
+  }
+  return out;
+}
+
+std::string render_dropped(const std::vector<DroppedDecision>& ds, const Style& st) {
+  std::string out;
+  for (const auto& d : ds) {
+    out += st.dim(fmt::format("Dropped: {} ({}): {}", d.decision.type, d.decision.reason, d.why)) +
+           "\n";
+  }
+  return out;
+}
+
 nlohmann::json execution_json(const ExecutionReport& r) {
   nlohmann::json out = {{"executed", nlohmann::json::array()},
                         {"failed", nlohmann::json::array()},
@@ -169,7 +189,7 @@ std::string render_decisions(const std::vector<Decision>& ds, bool verbose, cons
     out += fmt::format("{}  {}  {:.2f}  {}  {}\n", pad(std::to_string(d.priority), 3),
                        pad(d.type, 20), d.confidence, pad(d.reason, 18), d.rationale);
     if (!verbose) continue;
-    out += st.dim(fmt::format("     id {}  inputs {}", d.id, dump_json(d.parameters))) + "\n";
+    out += st.dim(fmt::format("     id {}  inputs {}", d.id, dump_json(parameters_json(d)))) + "\n";
     out += st.dim(fmt::format("     rule {}: confidence {:.2f} (evidence factor {:.2f})", d.reason,
                               d.confidence, evidence)) +
            "\n";

@@ -37,6 +37,8 @@ nlohmann::json envelope(const std::string& command, bool success, nlohmann::json
                         const std::vector<std::string>& warnings, TimePoint now);
 
 nlohmann::json decisions_json(const std::vector<Decision>& ds);
+// [{"type","reason","priority","why"}]: what normalisation dropped.
+nlohmann::json dropped_json(const std::vector<DroppedDecision>& ds);
 
 // {"executed":[{"decision_id","type","result","duration_ms"}],
 //  "failed":[{"decision_id","type","error","duration_ms"}],
@@ -52,6 +54,8 @@ std::string render_status(const std::string& dir, const SystemMetrics& m,
                           const std::vector<std::string>& warnings, const Style& st);
 // With verbose: each decision's id, parameters, confidence model and, when `verdicts` is given
 // (one per decision), what the gate would do.
+// "Dropped: <type> (<reason>): <why>" per decision normalisation dropped; empty when none.
+std::string render_dropped(const std::vector<DroppedDecision>& ds, const Style& st);
 std::string render_decisions(const std::vector<Decision>& ds, bool verbose, const Style& st,
                              const std::vector<GateVerdict>* verdicts = nullptr,
                              double evidence = 1.0);

@@ -146,11 +146,8 @@ Decision make_scale(const ScaleRule& r, std::int64_t target, const SystemMetrics
       "{}: {} ({} \u2192 {})", r.why,
       r.up ? "add " + plural(target - s, "agent") : "remove " + plural(s - target, "agent"), s,
       target);
-  d.parameters = {{"current_agents", s},
-                  {"target_agents", target},
-                  {"delta", target - s},
-                  {"work_queue_size", m.work_queue_size},
-                  {"health_score", m.health_score}};
+  d.scale = ScaleTarget{target, s};
+  d.parameters = {{"work_queue_size", m.work_queue_size}, {"health_score", m.health_score}};
   if (cap != nullptr) {
     d.parameters["needed_agents"] = cap->recommended;
     d.parameters["floor_agents"] = cap->floor;
@@ -229,14 +226,6 @@ std::optional<Decision> capacity_scale_decision(const SystemMetrics& m, const Co
   return std::nullopt;
 }
 
-nlohmann::json actions_json(const std::vector<RepairAction>& actions) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const RepairAction& a : actions) {
-    out.push_back(to_json(a));
-  }
-  return out;
-}
-
 std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetrics& m,
                                         const Config& cfg, TimePoint now) {
   const std::vector<RepairAction> actions = plan_queue_repairs(snap, cfg, now);
@@ -271,9 +260,12 @@ std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetric
       "completed)",
       health_words(m), plural(m.work_queue_size, "item"), plural(std::ssize(actions), "item"),
       plural(orphaned, "claim"), plural(expired, "lease"), dead, finalized);
-  d.parameters = {{"items", std::ssize(actions)}, {"actions", actions_json(actions)},
-                  {"orphaned", orphaned},         {"expired_leases", expired},
-                  {"dead_letter", dead},          {"finalized", finalized}};
+  d.parameters = {{"items", std::ssize(actions)},
+                  {"orphaned", orphaned},
+                  {"expired_leases", expired},
+                  {"dead_letter", dead},
+                  {"finalized", finalized}};
+  d.actions = std::move(actions);
   return d;
 }
 
@@ -293,32 +285,28 @@ std::optional<Decision> optimize_decision(const Snapshot& snap, const SystemMetr
   d.rationale = fmt::format("{}: retry {}, archive {} older than {}s", health_words(m),
                             plural(retries, "retryable failure"), plural(archived, "record"),
                             cfg.policy.retention.count());
-  d.parameters = {{"items", std::ssize(actions)},
-                  {"actions", actions_json(actions)},
-                  {"retries", retries},
-                  {"archived", archived}};
+  d.parameters = {{"items", std::ssize(actions)}, {"retries", retries}, {"archived", archived}};
+  d.actions = actions;
   return d;
 }
 
-// Clamps a scale decision's target and checks its direction; false when it must be dropped.
-bool fix_scale_target(Decision& d, const PolicyConfig& p) {
-  if (!d.parameters.is_object()) return false;
-  auto target_it = d.parameters.find("target_agents");
-  if (target_it == d.parameters.end() || !target_it->is_number()) return false;
-  const double raw = target_it->get<double>();
-  if (!std::isfinite(raw)) return false;
-  const std::int64_t target = clamp_agents(std::llround(std::clamp(raw, -1e9, 1e9)), p);
-  d.parameters["target_agents"] = target;
-  auto current_it = d.parameters.find("current_agents");
-  if (current_it == d.parameters.end() || !current_it->is_number()) {
-    d.parameters.erase("delta");
-    return true;  // nothing to compare with: the actuator gets the clamped target
+// Clamps a scale decision's target and checks its direction; says why when it must be dropped.
+std::optional<std::string> fix_scale_target(Decision& d, const PolicyConfig& p) {
+  lift_payload(d);
+  if (!d.scale) {
+    return std::string(
+        "a scale decision needs a target: scale, or parameters.target_agents as a "
+        "finite number");
   }
-  const auto current = std::llround(current_it->get<double>());
+  const std::int64_t asked = d.scale->target_agents;
+  d.scale->target_agents = clamp_agents(asked, p);
+  if (!d.scale->current_agents) return std::nullopt;  // the actuator gets the clamped target
+  const std::int64_t current = *d.scale->current_agents;
+  const std::int64_t target = d.scale->target_agents;
   const bool up = d.type == decision_type::kScaleUp;
-  if (up ? target <= current : target >= current) return false;
-  d.parameters["delta"] = target - current;
-  return true;
+  if (up ? target > current : target < current) return std::nullopt;
+  return fmt::format("target {} (asked {}, agents {}..{}) does not scale {} from {}", target, asked,
+                     p.min_agents, p.max_agents, up ? "up" : "down", current);
 }
 
 }  // namespace
@@ -357,18 +345,31 @@ std::vector<Decision> decide(const Snapshot& snap, const SystemMetrics& metrics,
   return out;
 }
 
-std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg) {
+std::vector<Decision> normalize_decisions(std::vector<Decision> decisions, const Config& cfg,
+                                          std::vector<DroppedDecision>* dropped) {
   std::stable_sort(decisions.begin(), decisions.end(),
                    [](const Decision& a, const Decision& b) { return a.priority > b.priority; });
   std::vector<Decision> out;
   out.reserve(decisions.size());
-  bool have_scale = false;
+  std::optional<std::string> kept_scale;  // the scale decision kept, in words
+  const auto drop = [&](Decision& d, std::string why) {
+    if (dropped != nullptr) dropped->push_back({std::move(d), std::move(why)});
+  };
   for (Decision& d : decisions) {
     d.confidence = clamp01(d.confidence);
-    if (is_scale(d)) {
-      if (have_scale || !fix_scale_target(d, cfg.policy)) continue;
-      have_scale = true;
+    if (!is_scale(d)) {
+      out.push_back(std::move(d));
+      continue;
     }
+    if (kept_scale) {
+      drop(d, "one scale decision per cycle: " + *kept_scale + " ranks first");
+      continue;
+    }
+    if (auto why = fix_scale_target(d, cfg.policy)) {
+      drop(d, std::move(*why));
+      continue;
+    }
+    kept_scale = fmt::format("{} ({}, priority {})", d.type, d.reason, d.priority);
     out.push_back(std::move(d));
   }
   return out;

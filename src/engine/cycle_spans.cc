@@ -53,8 +53,8 @@ void add_execution_spans(const Decision& d, const SpanOutcome& o, const Decision
   const SpanId parent = s.span_id;
   out.push_back(std::move(s));
   if (!o.executed) return;
-  const std::int64_t current = d.parameters.value("current_agents", std::int64_t{0});
-  const std::int64_t target = d.parameters.value("target_agents", std::int64_t{0});
+  const std::int64_t current = d.scale ? d.scale->current_agents.value_or(0) : 0;
+  const std::int64_t target = d.scale ? d.scale->target_agents : 0;
   if (d.type == decision_type::kScaleUp || d.type == decision_type::kScaleDown) {
     SpanData c = make_span("swarmsh.autonomous.scaling_decision", trace, parent, t.start, t.end);
     c.attributes = {{"decision_id", d.id},

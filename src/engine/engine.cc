@@ -113,7 +113,8 @@ std::vector<Decision> AutonomousDecisionEngine::make_autonomous_decisions(
   for (const auto& s : strategies_) {
     if (auto d = s->evaluate(metrics, ds)) add(std::move(*d));
   }
-  return normalize_decisions(std::move(ds), config_);
+  dropped_.clear();
+  return normalize_decisions(std::move(ds), config_, &dropped_);
 }
 
 void AutonomousDecisionEngine::add_decision_strategy(std::unique_ptr<DecisionStrategy> strategy) {

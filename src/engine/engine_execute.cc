@@ -23,24 +23,6 @@ bool is_repair(const std::string& type) {
 
 bool is_builtin(const std::string& type) { return is_scale(type) || is_repair(type); }
 
-// The RepairActions a coordination_improve / optimize decision carries in parameters.actions.
-std::vector<RepairAction> actions_of(const Decision& d) {
-  std::vector<RepairAction> out;
-  auto it = d.parameters.find("actions");
-  if (it == d.parameters.end() || !it->is_array()) return out;
-  for (const auto& a : *it) {
-    Result<RepairAction> action = repair_action_from_json(a);
-    if (action.ok()) out.push_back(std::move(action).value());
-  }
-  return out;
-}
-
-int int_param(const Decision& d, const char* key) {
-  auto it = d.parameters.find(key);
-  if (it == d.parameters.end() || !it->is_number()) return 0;
-  return it->get<int>();
-}
-
 std::string describe_outcome(const RepairOutcome& o) {
   std::string s = fmt::format("applied {} change{}", o.applied, o.applied == 1 ? "" : "s");
   if (o.skipped > 0) s += fmt::format(", skipped {} (state changed)", o.skipped);
@@ -83,9 +65,10 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_scale(const Decision& d, st
                                                ? "no actuator configured"
                                                : "actuator: " + actuator_error_);
   }
+  if (!d.scale) return Status(ErrorCode::kInvalidArgument, "scale decision without a target");
   ScaleRequest req;
-  req.current_agents = int_param(d, "current_agents");
-  req.target_agents = int_param(d, "target_agents");
+  req.current_agents = static_cast<int>(d.scale->current_agents.value_or(0));
+  req.target_agents = static_cast<int>(d.scale->target_agents);
   req.decision_id = d.id;
   req.stop_preference =
       stop_preference(snapshot_, config_.policy.agent_timeout, parts_.clock->now());
@@ -99,7 +82,7 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_scale(const Decision& d, st
 
 Result<ExecutorResult> AutonomousDecisionEngine::run_repair(const Decision& d,
                                                             std::string& output) {
-  auto r = parts_.store->apply(actions_of(d));
+  auto r = parts_.store->apply(d.actions);
   if (!r.ok()) return r.status();
   output = fmt::format("{}", fmt::join(r->notes, "\n"));
   return ExecutorResult{describe_outcome(*r), nlohmann::json{{"store", r->inverse}}};
@@ -259,6 +242,7 @@ Result<CycleResult> AutonomousDecisionEngine::run_cycle(const ExecuteOptions& op
   CycleResult c;
   c.metrics = *m;
   c.decisions = make_autonomous_decisions(c.metrics);
+  c.dropped = dropped_;
   phases.decided = parts_.clock->now();
   c.execution = execute_decisions(c.decisions, options);
   c.warnings = snapshot_.rejected;

@@ -56,7 +56,8 @@ DecisionHistory history_from_journal(const std::vector<JournalEntry>& entries) {
   auto acted = [&h](const Decision& d, TimePoint at) {
     if (d.type == decision_type::kScaleUp) {
       if (!h.last_scale_up || at >= *h.last_scale_up) {
-        h.last_scale_up_target = int_param(d, "target_agents");
+        h.last_scale_up_target =
+            d.scale ? std::optional<std::int64_t>(d.scale->target_agents) : std::nullopt;
         h.last_scale_up_reason = d.reason;
       }
       keep_latest(h.last_scale_up, at);

@@ -89,8 +89,9 @@ Result<RecordedRun> read_recorded_run(const Config& config) {
         (d.type != decision_type::kScaleUp && d.type != decision_type::kScaleDown)) {
       continue;
     }
-    run.actions.push_back({since(run.origin, e.at), d.type, d.parameters.value("current_agents", 0),
-                           d.parameters.value("target_agents", 0), d.reason});
+    const int current = d.scale ? static_cast<int>(d.scale->current_agents.value_or(0)) : 0;
+    const int target = d.scale ? static_cast<int>(d.scale->target_agents) : 0;
+    run.actions.push_back({since(run.origin, e.at), d.type, current, target, d.reason});
   }
   const DecisionHistory history = journal::history_from_journal(*entries);
   const TimePoint end = first_entry ? entries->back().at : run.origin;

@@ -243,7 +243,8 @@ Result<SimResult> simulate_engine(const Trace& trace, const PolicySpec& policy,
       auto d = std::find_if(c->decisions.begin(), c->decisions.end(),
                             [&](const Decision& dd) { return dd.id == x.decision_id; });
       if (d == c->decisions.end()) continue;
-      run.record_action(x.type, before, d->parameters.value("target_agents", before), d->reason);
+      const int target = d->scale ? static_cast<int>(d->scale->target_agents) : before;
+      run.record_action(x.type, before, target, d->reason);
     }
   });
   return std::move(run.result());

@@ -187,7 +187,7 @@ TEST(CapacityPolicy, HealthySwarmWithAThousandWaitingScalesUp) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, "scale_up");
   EXPECT_EQ(d->reason, "backlog_exceeds_capacity");
-  EXPECT_EQ(d->parameters["target_agents"], 10);  // 1000 × 0.5 / 8 → 63, capped at max_agents
+  EXPECT_EQ(d->scale->target_agents, 10);  // 1000 × 0.5 / 8 → 63, capped at max_agents
   EXPECT_EQ(d->parameters["needed_agents"], 10);
   EXPECT_NE(d->rationale.find("1000 waiting \u00d7 0.5 s, 0 arrivals/s: 10 agents drain it in"),
             std::string::npos)
@@ -214,7 +214,7 @@ TEST(CapacityPolicy, TheLargerTargetWins) {
   const Decision* seed = scale_of(seed_e.decisions);
   ASSERT_NE(seed, nullptr);
   EXPECT_EQ(seed->reason, "critical_backlog");
-  EXPECT_EQ(seed->parameters["target_agents"], 5);
+  EXPECT_EQ(seed->scale->target_agents, 5);
   // Critical with a backlog that needs more than the step: capacity's target wins.
   Snapshot s = demo;
   add_pending(s, 200, 300s, "more");
@@ -222,7 +222,7 @@ TEST(CapacityPolicy, TheLargerTargetWins) {
   const Decision* big = scale_of(big_e.decisions);
   ASSERT_NE(big, nullptr);
   EXPECT_EQ(big->reason, "backlog_exceeds_capacity");
-  EXPECT_EQ(big->parameters["target_agents"], 10);
+  EXPECT_EQ(big->scale->target_agents, 10);
 }
 
 TEST(CapacityPolicy, NoSecondScaleUpWhileTheLastOneIsStarting) {
@@ -260,7 +260,7 @@ TEST(CapacityPolicy, ScaleDownFollowsTheLargestRecommendationOverTheWindow) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, "scale_down");
   EXPECT_EQ(d->reason, "excess_capacity");
-  EXPECT_EQ(d->parameters["target_agents"], 6);
+  EXPECT_EQ(d->scale->target_agents, 6);
 }
 
 TEST(CapacityPolicy, NeverBelowWhatIsInProgress) {
@@ -275,7 +275,7 @@ TEST(CapacityPolicy, NeverBelowWhatIsInProgress) {
   const Decision* d = scale_of(d_e.decisions);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, "scale_down");
-  EXPECT_EQ(d->parameters["target_agents"], 7);
+  EXPECT_EQ(d->scale->target_agents, 7);
 }
 
 TEST(CapacityPolicy, NoCapacityScaleDownOnAGuessedServiceTime) {
@@ -296,7 +296,7 @@ TEST(CapacityPolicy, SeedIdleRulesAreHeldAtTheStabilizedFloor) {
   const Decision* d = scale_of(d_e.decisions);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, "scale_down");
-  EXPECT_EQ(d->parameters["target_agents"], 7);
+  EXPECT_EQ(d->scale->target_agents, 7);
   EXPECT_NE(d->rationale.find("held at 7"), std::string::npos) << d->rationale;
 }
 

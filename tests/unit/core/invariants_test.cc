@@ -151,11 +151,11 @@ bool is_scale(const Decision& d) { return d.type == "scale_up" || d.type == "sca
 
 void check_scale(const Decision& d, const SystemMetrics& m, const Config& cfg) {
   const std::int64_t s = m.active_agents;
-  const std::int64_t target = d.parameters.at("target_agents").get<std::int64_t>();
+  const std::int64_t target = d.scale->target_agents;
   EXPECT_GE(target, cfg.policy.min_agents) << d.rationale;
   EXPECT_LE(target, cfg.policy.max_agents) << d.rationale;
-  EXPECT_EQ(d.parameters.at("current_agents").get<std::int64_t>(), s);
-  EXPECT_EQ(d.parameters.at("delta").get<std::int64_t>(), target - s);
+  EXPECT_EQ(d.scale->current_agents.value_or(-1), s);
+  EXPECT_EQ(parameters_json(d).at("delta").get<std::int64_t>(), target - s);
   if (d.type == "scale_up") {
     EXPECT_GT(target, s) << d.rationale;
     if (m.work_queue_size == 0) {
@@ -168,7 +168,7 @@ void check_scale(const Decision& d, const SystemMetrics& m, const Config& cfg) {
 }
 
 void check_repairs(const Decision& d, const Snapshot& snap, const Config& cfg) {
-  const auto& actions = d.parameters.at("actions");
+  const nlohmann::json actions = parameters_json(d).at("actions");
   EXPECT_EQ(d.parameters.at("items").get<std::size_t>(), actions.size());
   EXPECT_LE(actions.size(), static_cast<std::size_t>(cfg.policy.repair_batch));
   std::set<std::string> files;
@@ -262,7 +262,7 @@ void check_stabilized(const std::vector<Decision>& ds, const SystemMetrics& m, c
                                    std::max(cfg.policy.min_agents, cfg.policy.max_agents));
   for (const Decision& d : ds) {
     if (d.type != "scale_down") continue;
-    EXPECT_GE(d.parameters.at("target_agents").get<std::int64_t>(), floor) << d.rationale;
+    EXPECT_GE(d.scale->target_agents, floor) << d.rationale;
   }
 }
 

@@ -84,9 +84,9 @@ void check_scale_case(const ScaleCase& c, Sizing sizing) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->type, c.want_type);
   EXPECT_EQ(d->reason, c.want_reason);
-  EXPECT_EQ(d->parameters["target_agents"], c.want_target);
-  EXPECT_EQ(d->parameters["current_agents"], c.metrics.active_agents);
-  EXPECT_EQ(d->parameters["delta"], c.want_target - c.metrics.active_agents);
+  EXPECT_EQ(d->scale->target_agents, c.want_target);
+  EXPECT_EQ(d->scale->current_agents, c.metrics.active_agents);
+  EXPECT_EQ(parameters_json(*d)["delta"], c.want_target - c.metrics.active_agents);
   EXPECT_EQ(d->parameters["work_queue_size"], c.metrics.work_queue_size);
   EXPECT_EQ(d->parameters["health_score"], c.metrics.health_score);
   EXPECT_DOUBLE_EQ(d->confidence, c.want_confidence);
@@ -179,8 +179,8 @@ TEST(Decide, SeedFifteenQueuedTenOrphaned) {
   EXPECT_EQ(d->reason, "orphaned_claims");
   EXPECT_EQ(d->priority, 8);
   EXPECT_DOUBLE_EQ(d->confidence, 0.95);  // the claimants have no agent record at all
-  ASSERT_EQ(d->parameters["actions"].size(), 10u);
-  const auto& first = d->parameters["actions"][0];
+  ASSERT_EQ(parameters_json(*d)["actions"].size(), 10u);
+  const nlohmann::json first = parameters_json(*d)["actions"][0];
   EXPECT_EQ(first["op"], "requeue");
   EXPECT_EQ(first["file"], "work_o0.json");
   EXPECT_EQ(first["reason"], "orphaned_claim");
@@ -251,7 +251,7 @@ TEST(Decide, DemoFixtureAddsThreeAgents) {
   ASSERT_EQ(ds.size(), 1u);
   EXPECT_EQ(ds[0].type, "scale_up");
   EXPECT_EQ(ds[0].reason, "critical_backlog");
-  EXPECT_EQ(ds[0].parameters["target_agents"], 5);
+  EXPECT_EQ(ds[0].scale->target_agents, 5);
   EXPECT_EQ(ds[0].rationale,
             "health 0.289 (critical) with 8 items waiting and 2 active agents: add 3 agents "
             "(2 \u2192 5)");
@@ -289,7 +289,7 @@ TEST(Decide, OptimizeRetriesFailuresInAnyState) {
     ASSERT_NE(d, nullptr) << h;
     EXPECT_EQ(d->reason, "retry_failures");
     EXPECT_EQ(d->parameters["retries"], 1);
-    EXPECT_EQ(d->parameters["actions"][0]["op"], "retry_failed");
+    EXPECT_EQ(parameters_json(*d)["actions"][0]["op"], "retry_failed");
   }
 }
 

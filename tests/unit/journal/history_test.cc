@@ -29,6 +29,7 @@ class JournalBuilder {
   // Sets the last added decision's parameters.
   JournalBuilder& params(nlohmann::json p) {
     entries_.back().decision.parameters = std::move(p);
+    lift_payload(entries_.back().decision);  // as reading them from a journal does
     return *this;
   }
   const std::vector<JournalEntry>& entries() const { return entries_; }

@@ -87,7 +87,8 @@ TYPED_TEST(JournalSuite, RoundTripsEveryField) {
   e.decision.priority = 7;
   e.decision.rationale = "8 agents idle, health 0.95";
   e.decision.reason = "idle_capacity";
-  e.decision.parameters = {{"current_agents", 8}, {"target_agents", 5}};
+  e.decision.scale = ScaleTarget{5, 8};
+  e.decision.parameters = {{"work_queue_size", 0}, {"health_score", 0.95}};
   e.reason = "why";
   e.result = "scaled from 5 to 8 agents via hook";
   e.output = "line 1\nline 2\n";
@@ -109,6 +110,9 @@ TYPED_TEST(JournalSuite, RoundTripsEveryField) {
   EXPECT_EQ(got.decision.priority, 7);
   EXPECT_EQ(got.decision.rationale, e.decision.rationale);
   EXPECT_EQ(got.decision.parameters, e.decision.parameters);
+  ASSERT_TRUE(got.decision.scale.has_value());
+  EXPECT_EQ(got.decision.scale->target_agents, 5);
+  EXPECT_EQ(got.decision.scale->current_agents, 8);
   EXPECT_EQ(got.decision.created_at, e.decision.created_at);
   EXPECT_EQ(got.reason, "why");
   EXPECT_EQ(got.result, e.result);
