@@ -99,11 +99,30 @@ struct GateInput {
   bool remediation_enabled = true;
 };
 
+// Why a decision does not run (docs/policy.md lists them in the gate's order).
+enum class SkipReason {
+  kNone,  // it runs
+  kRemediationDisabled,
+  kNotLeader,
+  kLowConfidence,
+  kNoActuator,
+  kScaleDownDelay,
+  kCooldown,
+  kRateLimited,
+  kMaxConcurrent,
+  kMaxDecisions,
+  kDryRun,
+  kNoExecutor,  // a custom type no executor is registered for (the engine's check)
+};
+
+// The journal and output word: "remediation_disabled", "not_leader", "low_confidence",
+// "no_actuator", "scale_down_delay", "cooldown", "rate_limited", "max_concurrent",
+// "max_decisions", "dry_run", "no_executor"; "" for kNone.
+std::string to_string(SkipReason reason);
+
 struct GateVerdict {
   bool run = false;
-  std::string reason;  // when !run: low_confidence, max_decisions, max_concurrent, dry_run,
-                       // not_leader, no_actuator, cooldown, rate_limited, scale_down_delay,
-                       // remediation_disabled
+  SkipReason reason = SkipReason::kNone;  // when !run: why
 };
 
 // One verdict per decision, in the order given (which should be priority order).

@@ -196,7 +196,7 @@ std::string render_decisions(const std::vector<Decision>& ds, bool verbose, cons
     if (verdicts != nullptr && i < verdicts->size()) {
       const GateVerdict& v = (*verdicts)[i];
       out += st.dim(v.run ? std::string("     gate: would run")
-                          : "     gate: would be skipped (" + v.reason + ")") +
+                          : "     gate: would be skipped (" + to_string(v.reason) + ")") +
              "\n";
     }
   }

@@ -120,7 +120,7 @@ std::vector<GateVerdict> AutonomousDecisionEngine::verdicts_for(
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const std::string& type = decisions[i].type;
     if (verdicts[i].run && !is_builtin(type) && !executors_.contains(type)) {
-      verdicts[i] = {false, "no_executor"};
+      verdicts[i] = {false, SkipReason::kNoExecutor};
     }
   }
   return verdicts;
@@ -157,14 +157,14 @@ bool AutonomousDecisionEngine::record_intent(JournalEntry& e, ExecutionReport& r
   if (auto s = record(e); !s.ok()) {
     if (s.status().code() == ErrorCode::kConflict) {  // fenced: another replica leads now
       set_leader(false, 0);
-      report.skipped.push_back({d.id, d.type, "not_leader"});
+      report.skipped.push_back({d.id, d.type, to_string(SkipReason::kNotLeader)});
     } else {
       report.failed.push_back({d.id, d.type, "journal unavailable: " + s.status().message(), 0});
     }
     return false;
   }
   if (Status f = fence(); !f.ok()) {  // lost between the intent and the action: do nothing
-    report.skipped.push_back({d.id, d.type, "not_leader"});
+    report.skipped.push_back({d.id, d.type, to_string(SkipReason::kNotLeader)});
     return false;
   }
   return true;
@@ -196,7 +196,7 @@ void AutonomousDecisionEngine::act_and_record(const Decision& d, JournalEntry& e
 void AutonomousDecisionEngine::execute_one(const Decision& d, const GateVerdict& verdict,
                                            ExecutionReport& report) {
   if (!fence().ok()) {  // leadership lost: from here on this replica writes and does nothing
-    report.skipped.push_back({d.id, d.type, "not_leader"});
+    report.skipped.push_back({d.id, d.type, to_string(SkipReason::kNotLeader)});
     return;
   }
   struct Stamp {  // records when this decision's handling ended, however it ends
@@ -208,9 +208,9 @@ void AutonomousDecisionEngine::execute_one(const Decision& d, const GateVerdict&
   JournalEntry e = entry_for(d);
   if (!verdict.run) {
     e.outcome = Outcome::kSkipped;
-    e.reason = verdict.reason;
+    e.reason = to_string(verdict.reason);
     (void)record(e);
-    report.skipped.push_back({d.id, d.type, verdict.reason});
+    report.skipped.push_back({d.id, d.type, e.reason});
     return;
   }
   if (record_intent(e, report)) act_and_record(d, e, report);
@@ -223,7 +223,8 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
   ExecutionReport report;
   timings_.clear();
   if (!is_leader_) {  // a follower neither gates nor journals
-    for (const Decision& d : decisions) report.skipped.push_back({d.id, d.type, "not_leader"});
+    for (const Decision& d : decisions)
+      report.skipped.push_back({d.id, d.type, to_string(SkipReason::kNotLeader)});
     return report;
   }
   if (fence().ok()) close_interrupted();

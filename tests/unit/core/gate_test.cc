@@ -32,10 +32,10 @@ std::string verdict(const Decision& d, const GateInput& in, const DecisionHistor
   const auto v = gate({d}, in, Config{}, h, test_now());
   EXPECT_EQ(v.size(), 1u);
   if (v[0].run) {
-    EXPECT_TRUE(v[0].reason.empty());
+    EXPECT_EQ(v[0].reason, SkipReason::kNone);
     return "run";
   }
-  return v[0].reason;
+  return to_string(v[0].reason);
 }
 
 struct GateCase {
@@ -155,9 +155,9 @@ TEST(Gate, MaxDecisionsPerCycle) {
   const auto v = gate(ds, in, Config{}, {}, test_now());
   ASSERT_EQ(v.size(), 4u);
   EXPECT_TRUE(v[0].run);
-  EXPECT_EQ(v[1].reason, "low_confidence");
+  EXPECT_EQ(to_string(v[1].reason), "low_confidence");
   EXPECT_TRUE(v[2].run);
-  EXPECT_EQ(v[3].reason, "max_decisions");
+  EXPECT_EQ(to_string(v[3].reason), "max_decisions");
 }
 
 TEST(Gate, MaxConcurrentCountsInFlight) {
@@ -168,7 +168,7 @@ TEST(Gate, MaxConcurrentCountsInFlight) {
   const auto v = gate(ds, in, Config{}, ago(std::nullopt, std::nullopt, 1), test_now());
   EXPECT_TRUE(v[0].run);
   EXPECT_TRUE(v[1].run);
-  EXPECT_EQ(v[2].reason, "max_concurrent");
+  EXPECT_EQ(to_string(v[2].reason), "max_concurrent");
 }
 
 TEST(Gate, DryRunCountsTowardLimits) {
@@ -176,16 +176,16 @@ TEST(Gate, DryRunCountsTowardLimits) {
   in.dry_run = true;
   in.max_decisions = 1;
   const auto v = gate({make("a"), make("b")}, in, Config{}, {}, test_now());
-  EXPECT_EQ(v[0].reason, "dry_run");
+  EXPECT_EQ(to_string(v[0].reason), "dry_run");
   EXPECT_FALSE(v[0].run);
-  EXPECT_EQ(v[1].reason, "max_decisions");
+  EXPECT_EQ(to_string(v[1].reason), "max_decisions");
 }
 
 TEST(Gate, SecondScaleInOneCycleWaitsForCooldown) {
   const auto v = gate({make(decision_type::kScaleUp), make(decision_type::kScaleDown)}, live(),
                       Config{}, {}, test_now());
   EXPECT_TRUE(v[0].run);
-  EXPECT_EQ(v[1].reason, "cooldown");
+  EXPECT_EQ(to_string(v[1].reason), "cooldown");
 }
 
 TEST(Gate, DelaysComeFromConfig) {
@@ -202,14 +202,14 @@ TEST(Gate, ReachingMinAgentsDoesNotStartTheScaleUpPeriod) {
   EXPECT_TRUE(gate({make(decision_type::kScaleUp)}, live(), Config{}, h, test_now())[0].run);
   h.last_scale_up_reason = "backlog_exceeds_capacity";
   EXPECT_EQ(gate({make(decision_type::kScaleUp)}, live(), Config{}, h, test_now())[0].reason,
-            "rate_limited");
+            SkipReason::kRateLimited);
 }
 
 TEST(Gate, StepSizingKeepsTheCooldownForScaleUps) {
   Config cfg;
   cfg.policy.sizing = Sizing::kSteps;
   const auto held = gate({make(decision_type::kScaleUp)}, live(), cfg, ago(59s, 59s), test_now());
-  EXPECT_EQ(held[0].reason, "cooldown");
+  EXPECT_EQ(to_string(held[0].reason), "cooldown");
   const auto runs = gate({make(decision_type::kScaleUp)}, live(), cfg, ago(60s, 60s), test_now());
   EXPECT_TRUE(runs[0].run);
 }
