@@ -19,9 +19,9 @@
 
 #include "actuate/process_supervisor.h"
 #include "app/bounds.h"
-#include "app/config_loader.h"
 #include "app/signals.h"
 #include "core/json_text.h"
+#include "dslmodel/config_loader.h"
 #include "etcd/client.h"
 #include "store/etcd_pool.h"
 
