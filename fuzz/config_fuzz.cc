@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "app/config_loader.h"
 #include "dslmodel/config.h"
+#include "dslmodel/config_loader.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -32,13 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::write_file(file, text);
 
   Config config;
-  if (!app::apply_config_file(file.string(), config).ok()) return 0;
+  if (!apply_config_file(file.string(), config).ok()) return 0;
   auto lookup = [&env](const std::string& name) -> std::optional<std::string> {
     auto it = env.find(name);
     if (it == env.end()) return std::nullopt;
     return it->second;
   };
-  if (!app::apply_environment(lookup, config).ok()) return 0;
-  (void)app::validate_config(config);
+  if (!apply_environment(lookup, config).ok()) return 0;
+  (void)validate_config(config);
   return 0;
 }

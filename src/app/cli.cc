@@ -11,10 +11,10 @@
 #include "app/agent_commands.h"
 #include "app/bounds.h"
 #include "app/commands.h"
-#include "app/config_loader.h"
 #include "app/simulate_command.h"
 #include "app/telemetry_commands.h"
 #include "app/work_commands.h"
+#include "dslmodel/config_loader.h"
 
 namespace dslmodel::app {
 namespace {
@@ -114,16 +114,12 @@ void build(CLI::App& app, Globals& g, Parsed& p) {
   add_telemetry_commands(app, p.telemetry);
 }
 
-// defaults < config file < environment < flags.
-Status load_config(const Globals& g, const EnvLookup& env, Config& config) {
-  std::string file = g.config_file;
-  if (file.empty()) file = env("DSLMODEL_CONFIG").value_or("");
-  if (!file.empty()) {
-    if (Status s = apply_config_file(file, config); !s.ok()) {
-      return {ErrorCode::kInvalidArgument, s.message()};
-    }
+// defaults < config file < environment (dslmodel/config_loader.h) < flags. A missing config file
+// is bad configuration too (exit 2).
+Status load_cli_config(const Globals& g, const EnvLookup& env, Config& config) {
+  if (Status s = apply_file_and_environment(g.config_file, env, config); !s.ok()) {
+    return {ErrorCode::kInvalidArgument, s.message()};
   }
-  if (Status s = apply_environment(env, config); !s.ok()) return s;
   if (!g.coord_dir.empty()) config.coordination_dir = g.coord_dir;
   if (!g.store_url.empty()) config.store.url = g.store_url;
   return validate_config(config);
@@ -189,7 +185,7 @@ int run_cli(int argc, char** argv) {
   ctx.style = make_style();
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
-  if (Status s = load_config(g, process_env(), ctx.config); !s.ok()) {
+  if (Status s = load_cli_config(g, process_env(), ctx.config); !s.ok()) {
     return fail(ctx, "config", kExitUsage, s.message());
   }
   // Logs go to stderr, so stdout carries only what a command prints (and --json stays parseable).

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "app/config_loader.h"
+#include "dslmodel/config_loader.h"
 #include "dslmodel/engine.h"
 #include "dslmodel/telemetry.h"
 #include "telemetry/http_server.h"

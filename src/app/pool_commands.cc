@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "app/bounds.h"
-#include "app/config_loader.h"
 #include "app/signals.h"
 #include "core/json_text.h"
+#include "dslmodel/config_loader.h"
 #include "etcd/client.h"
 #include "pool/pool_runner.h"
 

@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "app/bounds.h"
-#include "app/config_loader.h"
 #include "app/output.h"
 #include "core/json_text.h"
+#include "dslmodel/config_loader.h"
 #include "sim/from_dir.h"
 #include "sim/plot.h"
 #include "sim/simulate.h"

@@ -1,4 +1,4 @@
-#include "app/config_loader.h"
+#include "dslmodel/config_loader.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace dslmodel::app {
+namespace dslmodel {
 namespace {
 
 EnvLookup env_of(std::map<std::string, std::string> vars) {
@@ -269,4 +269,4 @@ TEST(ConfigLoader, LabelNamesFollowThePrometheusGrammar) {
 }
 
 }  // namespace
-}  // namespace dslmodel::app
+}  // namespace dslmodel
