@@ -1,7 +1,7 @@
 // EtcdStore against a real etcd: what only etcd has: the key layout, keys that name no record,
 // paging at one revision, archive names and the totals key, fencing by the leader key, and etcd
-// going away; and one batch of repairs compared with the directory's. Every op's round trip and
-// preconditions, and what every backend's snapshot says, are store_suite_test.cc.
+// going away. Every op's round trip and preconditions, and what every backend's snapshot says, are
+// store_suite_test.cc.
 #include "store/etcd_store.h"
 
 #include <fmt/format.h>
@@ -23,7 +23,6 @@
 #include "etcd_server.h"
 #include "store/etcd_keys.h"
 #include "unit/store/store_fixture.h"
-#include "unit/store/store_suite_fixture.h"
 
 namespace dslmodel::store {
 namespace {
@@ -35,9 +34,6 @@ using namespace std::chrono_literals;
 constexpr const char* kClaimed =
     R"({"id": "w1", "status": "claimed", "claimed_by": "agent_a", "claimed_at": "2025-06-27",)"
     R"( "lease_expires": "2025-06-28", "attempts": 1, "prompt": "p", "extra": [1]})";
-constexpr const char* kFailed =
-    R"({"id": "c3", "status": "failed", "command": ["echo", "hi"], "attempts": 1,)"
-    R"( "max_attempts": 3, "priority": 4, "error": "boom"})";
 
 // A temp directory and a fresh prefix of one etcd shared by the suite, and a fixed clock.
 class EtcdStoreTest : public DirStoreTest {
@@ -56,12 +52,11 @@ class EtcdStoreTest : public DirStoreTest {
   EtcdStore estore(const StoreConfig& cfg = {}) {
     return EtcdStore(client_, prefix_, cfg, "etcd://test" + prefix_, &clock_);
   }
-  // Writes a record (by its directory name) into etcd, and into the directory with `both`.
-  void put(const std::string& file, const std::string& text, bool both = false) {
+  // Writes a record (by its directory name) into etcd.
+  void put(const std::string& file, const std::string& text) {
     std::optional<std::string> key = key_for_file(prefix_, file);
     ASSERT_TRUE(key) << file;
     ASSERT_TRUE(client_->put(*key, text).ok());
-    if (both) write(file, text);
   }
   // The value of a record by its directory name; nullopt when absent.
   std::optional<std::string> get(const std::string& file) {
@@ -97,8 +92,6 @@ class EtcdStoreTest : public DirStoreTest {
 };
 
 std::unique_ptr<dslmodel::testing::EtcdServer> EtcdStoreTest::server_;
-
-using suite::snapshot_summary;
 
 TEST(EtcdKeysTest, FilesAndKeysMapBothWays) {
   const std::map<std::string, std::string> pairs = {
@@ -175,58 +168,6 @@ TEST_F(EtcdStoreTest, SnapshotPagesThroughLargeRangesAtOneRevision) {
   EXPECT_EQ(then->size(), 2050u);
 }
 
-// The same actions on the same records leave the same records and notes in both backends.
-TEST_F(EtcdStoreTest, RepairsWriteWhatTheDirectoryWrites) {
-  const std::map<std::string, std::string> records = {
-      {"work_1.json", kClaimed},
-      {"work_2.json", R"({"status": "pending"})"},
-      {"work_4.json", R"({"status": "claimed", "claimed_by": "b", "attempts": 3})"},
-      {"work_5.json", R"({"status": "claimed", "claimed_by": "a"})"},
-      {"completed_5.json", R"({"status": "completed", "agent": "a"})"},
-      {"completed_3.json", kFailed},
-      {"completed_6.json", R"({"status": "completed"})"},
-      {"telemetry_7.json", R"({"id": "7"})"}};
-  for (const auto& [file, text] : records) put(file, text, /*both=*/true);
-  const std::vector<RepairAction> actions = {
-      {RepairOp::kRequeue, "work_1.json", "agent_a", "orphaned_claim"},
-      {RepairOp::kRequeue, "work_2.json", "", "lease_expired"},
-      {RepairOp::kRequeue, "work_9.json", "", "lease_expired"},
-      {RepairOp::kRequeue, "../work_1.json", "", "x"},
-      {RepairOp::kDeadLetter, "work_4.json", "", "max_attempts"},
-      {RepairOp::kRetryFailed, "completed_3.json", "", "retryable"},
-      {RepairOp::kRetryFailed, "completed_6.json", "", "retryable"},
-      {RepairOp::kFinalize, "work_5.json", "a", "already_completed"},
-      {RepairOp::kArchive, "work_2.json", "", "retention"},
-      {RepairOp::kArchive, "telemetry_7.json", "", "retention"}};
-  RepairOutcome d = apply(actions);
-  RepairOutcome e = eapply(actions);
-  EXPECT_EQ(e.applied, 5);
-  EXPECT_EQ(e.applied, d.applied);
-  EXPECT_EQ(e.skipped, d.skipped);
-  EXPECT_EQ(e.notes, d.notes);
-  for (const char* file :
-       {"work_1.json", "work_2.json", "work_4.json", "dead_4.json", "work_3.json",
-        "completed_3.json", "archive/retried/completed_3.json", "work_5.json",
-        "archive/done/work_5.json", "completed_6.json", "telemetry_7.json"}) {
-    std::string in_dir = read(file);
-    if (in_dir.starts_with("<")) in_dir = "<absent>";
-    EXPECT_EQ(get(file).value_or("<absent>"), in_dir) << file;
-  }
-  EXPECT_EQ(snapshot_summary(esnap()), snapshot_summary(snap()));
-  EXPECT_EQ(get("archive/telemetry/telemetry_7.json"), R"({"id": "7"})");
-
-  ASSERT_TRUE(estore().undo(e.inverse).ok());
-  for (const auto& [file, text] : records) EXPECT_EQ(get(file), text) << file;
-  for (const char* file : {"dead_4.json", "work_3.json", "archive/retried/completed_3.json",
-                           "archive/done/work_5.json", "archive/telemetry/telemetry_7.json"}) {
-    EXPECT_EQ(get(file), std::nullopt) << file;
-  }
-  EXPECT_EQ(get("archive/undone/work_3.json").has_value(), true);  // moved, never deleted
-  Snapshot s = esnap();
-  EXPECT_EQ(s.archived.telemetry, 0);
-  EXPECT_EQ(s.work.size(), 4u);
-}
-
 // Archived records go to archive/completed/ and archive/telemetry/ under the first free name, and
 // their counts to P/state/totals in the same transaction.
 TEST_F(EtcdStoreTest, ArchiveTakesTheFirstFreeNameAndKeepsTotalsInOneKey) {
@@ -246,6 +187,8 @@ TEST_F(EtcdStoreTest, ArchiveTakesTheFirstFreeNameAndKeepsTotalsInOneKey) {
   EXPECT_EQ(out.inverse[1]["archived"], "archive/completed/completed_9.json");
   EXPECT_EQ(out.inverse[2]["archived"], "archive/telemetry/telemetry_9.json");
   EXPECT_TRUE(get("archive/completed/completed_0.1.json").has_value());
+  EXPECT_EQ(get("archive/telemetry/telemetry_9.json"),
+            R"({"resourceSpans": [{"scopeSpans": [{"spans": [{}, {}, {}]}]}]})");
   Result<etcd::RangeResult> totals = client_->range(etcd_totals_key(prefix_));
   ASSERT_TRUE(totals.ok() && totals->kvs.size() == 1u);
   EXPECT_EQ(json::parse(totals->kvs[0].value),

@@ -482,5 +482,79 @@ TYPED_TEST(StoreSuite, UndoRejectsMalformedInverse) {
                    .ok());
 }
 
+// One batch of every op, some of them skipped: the same notes, records and snapshot in every
+// backend, and one undo restores every record as it was.
+TYPED_TEST(StoreSuite, ABatchOfRepairsAndItsUndo) {
+  const std::map<std::string, std::string> records = {
+      {"work_1.json", kClaimed},
+      {"work_2.json", R"({"status": "pending"})"},
+      {"work_4.json", R"({"status": "claimed", "claimed_by": "b", "attempts": 3})"},
+      {"work_5.json", R"({"status": "claimed", "claimed_by": "a"})"},
+      {"completed_5.json", R"({"status": "completed", "agent": "a"})"},
+      {"completed_3.json", kFailed},
+      {"completed_6.json", R"({"status": "completed"})"},
+      {"telemetry_7.json", R"({"id": "7"})"}};
+  for (const auto& [file, text] : records) this->backend_.seed(file, text);
+  RepairOutcome out = this->apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "orphaned_claim"},
+                                   {RepairOp::kRequeue, "work_2.json", "", "lease_expired"},
+                                   {RepairOp::kRequeue, "work_9.json", "", "lease_expired"},
+                                   {RepairOp::kRequeue, "../work_1.json", "", "x"},
+                                   {RepairOp::kDeadLetter, "work_4.json", "", "max_attempts"},
+                                   {RepairOp::kRetryFailed, "completed_3.json", "", "retryable"},
+                                   {RepairOp::kRetryFailed, "completed_6.json", "", "retryable"},
+                                   {RepairOp::kFinalize, "work_5.json", "a", "already_completed"},
+                                   {RepairOp::kArchive, "work_2.json", "", "retention"},
+                                   {RepairOp::kArchive, "telemetry_7.json", "", "retention"}});
+  EXPECT_EQ(out.applied, 5);
+  EXPECT_EQ(out.skipped, 5);
+  EXPECT_EQ(out.notes, (std::vector<std::string>{
+                           "requeue work_2.json: skipped: status is now \"pending\"",
+                           "requeue work_9.json: skipped: gone",
+                           "requeue ../work_1.json: skipped: not a record file name",
+                           "retry_failed completed_6.json: skipped: not a retryable failure",
+                           "archive work_2.json: skipped: not a completed or telemetry file"}));
+  EXPECT_EQ(out.inverse.size(), 5u);
+  // The records written, byte for byte: the same text in every backend.
+  EXPECT_EQ(this->raw("work_1.json"),
+            R"({"id":"w1","status":"pending","attempts":2,"prompt":"p","extra":[1],)"
+            R"("requeued_at":"2025-07-01T12:00:00.000Z","requeue_reason":"orphaned_claim"})");
+  EXPECT_EQ(this->raw("dead_4.json"),
+            R"({"status":"dead","claimed_by":"b","attempts":3,"dead_reason":"max_attempts",)"
+            R"("dead_at":"2025-07-01T12:00:00.000Z"})");
+  EXPECT_EQ(this->raw("work_3.json"),
+            R"({"id":"c3","status":"pending","command":["echo","hi"],"attempts":1,)"
+            R"("max_attempts":3,"priority":4,"created":"2025-07-01T12:00:00.000Z",)"
+            R"("retry_of":"completed_3.json"})");
+  EXPECT_EQ(this->raw("work_2.json"), records.at("work_2.json"));
+  EXPECT_EQ(this->raw("work_4.json"), std::nullopt);
+  EXPECT_EQ(this->raw("completed_3.json"), std::nullopt);
+  EXPECT_EQ(this->raw("archive/retried/completed_3.json"), kFailed);
+  EXPECT_EQ(this->raw("work_5.json"), std::nullopt);
+  EXPECT_EQ(this->raw("archive/done/work_5.json"), records.at("work_5.json"));
+  EXPECT_EQ(this->raw("completed_5.json"), records.at("completed_5.json"));
+  EXPECT_EQ(this->raw("completed_6.json"), records.at("completed_6.json"));
+  EXPECT_EQ(this->raw("telemetry_7.json"), std::nullopt);
+  Snapshot s = this->snap();
+  EXPECT_EQ(snapshot_summary(s), json::parse(R"({
+    "agents": [],
+    "work": [["w1", "work_1.json", "pending", 0, "-", "", "-", "-", 2, -1],
+             ["2", "work_2.json", "pending", 0, "-", "", "-", "-", 0, -1],
+             ["c3", "work_3.json", "pending", 4, "2025-07-01T12:00:00.000Z", "", "-", "-", 1, 3]],
+    "completed": [["5", "completed_5.json", "completed", "-", false],
+                  ["6", "completed_6.json", "completed", "-", false]],
+    "telemetry": [], "rejected": [], "partial": false, "archived": [0, 0, 1]})"));
+
+  ASSERT_TRUE(this->undo(out.inverse).ok());
+  for (const auto& [file, text] : records) EXPECT_EQ(this->raw(file), text) << file;
+  for (const char* file : {"dead_4.json", "work_3.json", "archive/retried/completed_3.json",
+                           "archive/done/work_5.json"}) {
+    EXPECT_EQ(this->raw(file), std::nullopt) << file;
+  }
+  EXPECT_TRUE(this->raw("archive/undone/work_3.json").has_value());  // moved, never deleted
+  s = this->snap();
+  EXPECT_EQ(s.archived.telemetry, 0);
+  EXPECT_EQ(s.work.size(), 4u);
+}
+
 }  // namespace
 }  // namespace dslmodel::store::suite
