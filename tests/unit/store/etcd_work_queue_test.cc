@@ -17,12 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "dslmodel/time.h"
 #include "etcd/client.h"
 #include "etcd_server.h"
 #include "store/dir_work_queue.h"
 #include "store/etcd_keys.h"
-#include "store/etcd_store.h"
 #include "unit/store/store_fixture.h"
 
 namespace dslmodel::store {
@@ -75,16 +73,6 @@ class EtcdWorkQueueTest : public ::testing::Test {
   }
   bool has(const std::string& file) { return get(file).has_value(); }
   json doc(const std::string& file) { return json::parse(get(file).value_or("null")); }
-  void del(const std::string& file) {
-    ASSERT_TRUE(client_->txn({}, {etcd::TxnOp::del(*key_for_file(prefix_, file))}).ok());
-  }
-  Snapshot snap() {
-    Result<Snapshot> s = EtcdStore(client_, prefix_, {}, "", &clock_).snapshot();
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return s.ok() ? *s : Snapshot{};
-  }
-  static Completion ok_run() { return {true, 0, 5, "done\n", ""}; }
-  static Completion bad_run() { return {false, 2, 7, "oops\n", "exit code 2"}; }
 
   static std::unique_ptr<dslmodel::testing::EtcdServer> server_;
   std::string prefix_;
