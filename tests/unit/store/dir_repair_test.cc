@@ -1,4 +1,6 @@
-// apply()/undo() of DirStore: every op round-trips, preconditions hold, archive totals survive.
+// apply()/undo() of DirStore: what only the directory has (stale temp files, process-group checks
+// of a claim, archive batches and their cached totals). Every op's round trip and preconditions
+// are store_suite_test.cc, run over every backend.
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,9 +24,6 @@ using ::testing::HasSubstr;
 constexpr const char* kClaimed =
     R"({"id": "w1", "status": "claimed", "claimed_by": "agent_a", "claimed_at": "2025-06-27",)"
     R"( "lease_expires": "2025-06-28", "attempts": 1, "prompt": "p", "extra": [1]})";
-constexpr const char* kFailed =
-    R"({"id": "c3", "status": "failed", "command": ["echo", "hi"], "attempts": 1,)"
-    R"( "max_attempts": 3, "priority": 4, "error": "boom"})";
 
 // A kill -9 between an atomic write's temp file and its rename leaves ".work_<id>.json.tmp.*":
 // the next repair removes those older than stale_temp_age and says so; a younger one may still
@@ -51,29 +50,6 @@ TEST_F(DirStoreTest, StaleTempFilesAreRemovedDuringRepairAndReported) {
   EXPECT_TRUE(fs::exists(dir_ / young));
   EXPECT_EQ(out.inverse.size(), 1u) << "nothing to undo for a temp file";
   EXPECT_EQ(json::parse(read("work_1.json"))["status"], "pending");
-}
-
-TEST_F(DirStoreTest, RequeueAndUndo) {
-  write("work_1.json", kClaimed);
-  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_a", "orphaned_claim"}});
-  EXPECT_EQ(out.applied, 1);
-  EXPECT_EQ(out.skipped, 0);
-  json doc = json::parse(read("work_1.json"));
-  EXPECT_EQ(doc["status"], "pending");
-  EXPECT_EQ(doc["attempts"], 2);
-  EXPECT_FALSE(doc.contains("claimed_by"));
-  EXPECT_FALSE(doc.contains("claimed_at"));
-  EXPECT_FALSE(doc.contains("lease_expires"));
-  EXPECT_EQ(doc["requeue_reason"], "orphaned_claim");
-  EXPECT_EQ(doc["requeued_at"], "2025-07-01T12:00:00.000Z");
-  EXPECT_EQ(doc["extra"], json::array({1}));
-  ASSERT_EQ(out.inverse.size(), 1u);
-  EXPECT_EQ(out.inverse[0]["op"], "restore");
-
-  ASSERT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-  EXPECT_TRUE(store().undo(out.inverse).ok());  // idempotent
-  EXPECT_EQ(read("work_1.json"), kClaimed);
 }
 
 // kClaimed with a "processes" member.
@@ -153,139 +129,6 @@ TEST_F(DirStoreTest, RequeueIsNotPostponedByAProcessThatReusedTheClaimsPids) {
   EXPECT_EQ(out.applied, 1) << (out.notes.empty() ? "" : out.notes[0]);
 }
 
-TEST_F(DirStoreTest, RequeueSkipsWhenThePreconditionChanged) {
-  write("work_1.json", kClaimed);
-  write("work_2.json", R"({"status": "pending"})");
-  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "agent_b", "orphaned_claim"},
-                             {RepairOp::kRequeue, "work_2.json", "", "lease_expired"},
-                             {RepairOp::kRequeue, "work_3.json", "", "lease_expired"},
-                             {RepairOp::kRequeue, "../work_1.json", "", "x"}});
-  EXPECT_EQ(out.applied, 0);
-  EXPECT_EQ(out.skipped, 4);
-  ASSERT_EQ(out.notes.size(), 4u);
-  EXPECT_THAT(out.notes[0], HasSubstr("claimed by \"agent_a\""));
-  EXPECT_THAT(out.notes[1], HasSubstr("status is now \"pending\""));
-  EXPECT_THAT(out.notes[2], HasSubstr("gone"));
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-  EXPECT_TRUE(out.inverse.empty());
-}
-
-TEST_F(DirStoreTest, UndoLeavesARecordThatChangedSinceAlone) {
-  write("work_1.json", kClaimed);
-  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "", "lease_expired"}});
-  const std::string reclaimed = R"({"id": "w1", "status": "claimed", "claimed_by": "agent_z"})";
-  write("work_1.json", reclaimed);
-  Status s = store().undo(out.inverse);
-  EXPECT_EQ(s.code(), ErrorCode::kConflict);
-  EXPECT_THAT(s.message(), HasSubstr("work_1.json"));
-  EXPECT_EQ(read("work_1.json"), reclaimed);
-}
-
-TEST_F(DirStoreTest, DeadLetterAndUndo) {
-  write("work_1.json", kClaimed);
-  RepairOutcome out = apply({{RepairOp::kDeadLetter, "work_1.json", "", "max_attempts"}});
-  EXPECT_EQ(out.applied, 1);
-  EXPECT_FALSE(fs::exists(dir_ / "work_1.json"));
-  json dead = json::parse(read("dead_1.json"));
-  EXPECT_EQ(dead["status"], "dead");
-  EXPECT_EQ(dead["dead_reason"], "max_attempts");
-  EXPECT_EQ(dead["dead_at"], "2025-07-01T12:00:00.000Z");
-  EXPECT_EQ(dead["prompt"], "p");
-  EXPECT_TRUE(snap().work.empty());
-  EXPECT_EQ(out.inverse[0]["op"], "undead");
-
-  ASSERT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-  EXPECT_FALSE(fs::exists(dir_ / "dead_1.json"));
-  EXPECT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-}
-
-TEST_F(DirStoreTest, DeadLetterRefusesToReplaceADeadFile) {
-  write("work_1.json", kClaimed);
-  write("dead_1.json", "{}");
-  RepairOutcome out = apply({{RepairOp::kDeadLetter, "work_1.json", "", "max_attempts"}});
-  EXPECT_EQ(out.skipped, 1);
-  EXPECT_THAT(out.notes[0], HasSubstr("dead_1.json exists"));
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-  EXPECT_EQ(read("dead_1.json"), "{}");
-}
-
-TEST_F(DirStoreTest, RetryFailedAndUndo) {
-  write("completed_3.json", kFailed);
-  EXPECT_EQ(snap().completed.at(0).retryable, true);
-  RepairOutcome out = apply({{RepairOp::kRetryFailed, "completed_3.json", "", "retryable"}});
-  ASSERT_EQ(out.applied, 1) << ::testing::PrintToString(out.notes);
-  json work = json::parse(read("work_3.json"));
-  EXPECT_EQ(work["id"], "c3");
-  EXPECT_EQ(work["status"], "pending");
-  EXPECT_EQ(work["command"], json::array({"echo", "hi"}));
-  EXPECT_EQ(work["attempts"], 1);
-  EXPECT_EQ(work["max_attempts"], 3);
-  EXPECT_EQ(work["priority"], 4);
-  EXPECT_EQ(work["created"], "2025-07-01T12:00:00.000Z");
-  EXPECT_EQ(work["retry_of"], "completed_3.json");
-  EXPECT_EQ(read("archive/retried/completed_3.json"), kFailed);
-  Snapshot s = snap();
-  EXPECT_TRUE(s.completed.empty());
-  EXPECT_EQ(s.work.size(), 1u);
-  EXPECT_EQ(s.archived.failed, 0);  // retried records do not count
-
-  ASSERT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(read("completed_3.json"), kFailed);
-  EXPECT_FALSE(fs::exists(dir_ / "work_3.json"));
-  EXPECT_TRUE(fs::exists(dir_ / "archive/undone/work_3.json"));  // moved, never deleted
-  EXPECT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(snap().completed.size(), 1u);
-}
-
-TEST_F(DirStoreTest, RetryFailedPreconditions) {
-  write("completed_3.json", kFailed);
-  write("work_3.json", "{}");
-  write("completed_4.json", R"({"status": "completed", "command": ["x"]})");
-  RepairOutcome out = apply({{RepairOp::kRetryFailed, "completed_3.json", "", "r"},
-                             {RepairOp::kRetryFailed, "completed_4.json", "", "r"},
-                             {RepairOp::kRetryFailed, "work_3.json", "", "r"}});
-  EXPECT_EQ(out.applied, 0);
-  EXPECT_EQ(out.skipped, 3);
-  EXPECT_THAT(out.notes[0], HasSubstr("work_3.json exists"));
-  EXPECT_THAT(out.notes[1], HasSubstr("not a retryable failure"));
-  EXPECT_EQ(read("work_3.json"), "{}");
-}
-
-TEST_F(DirStoreTest, ArchiveKeepsCountingAndUndoes) {
-  copy_fixture();
-  write("completed_9.json", R"({"status": "failed"})");
-  write("telemetry_9.json", R"({"resourceSpans": [{"scopeSpans": [{"spans": [{}, {}, {}]}]}]})");
-  RepairOutcome out = apply({{RepairOp::kArchive, "completed_0.json", "", "retention"},
-                             {RepairOp::kArchive, "completed_9.json", "", "retention"},
-                             {RepairOp::kArchive, "telemetry_9.json", "", "retention"},
-                             {RepairOp::kArchive, "work_0.json", "", "retention"}});
-  EXPECT_EQ(out.applied, 3);
-  EXPECT_EQ(out.skipped, 1);
-  std::string batch = out.inverse[0]["batch"];
-  EXPECT_EQ(batch, "batch-" + std::to_string(unix_millis(clock_.now())) + "-" +
-                       std::to_string(::getpid()));
-  EXPECT_TRUE(fs::exists(dir_ / "archive" / batch / "completed_0.json"));
-  Snapshot s = snap();
-  EXPECT_EQ(s.completed.size(), 2u);
-  EXPECT_EQ(s.telemetry.size(), 4u);
-  EXPECT_EQ(s.archived.succeeded, 1);
-  EXPECT_EQ(s.archived.failed, 1);
-  EXPECT_EQ(s.archived.telemetry, 3);
-  json cache = json::parse(read(".dsl/archive_totals.json"));
-  EXPECT_EQ(cache["batches"][batch]["telemetry"], 3);
-  EXPECT_EQ(cache["totals"]["succeeded"], 1);
-
-  ASSERT_TRUE(store().undo(out.inverse).ok());
-  s = snap();
-  EXPECT_EQ(s.completed.size(), 4u);
-  EXPECT_EQ(s.telemetry.size(), 5u);
-  EXPECT_EQ(s.archived.succeeded + s.archived.failed + s.archived.telemetry, 0);
-  EXPECT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(snap().completed.size(), 4u);
-}
-
 TEST_F(DirStoreTest, ArchiveTotalsSurviveACrashBeforeTheCacheWrite) {
   copy_fixture();
   RepairOutcome first = apply({{RepairOp::kArchive, "completed_0.json", "", "retention"}});
@@ -311,24 +154,24 @@ TEST_F(DirStoreTest, ArchiveTotalsSurviveACrashBeforeTheCacheWrite) {
   EXPECT_EQ(snap().archived.succeeded, 1);
 }
 
-TEST_F(DirStoreTest, UndoReplaysNewestFirstAcrossOps) {
-  write("work_1.json", kClaimed);
-  write("completed_3.json", kFailed);
-  RepairOutcome out = apply({{RepairOp::kRequeue, "work_1.json", "", "lease_expired"},
-                             {RepairOp::kDeadLetter, "work_1.json", "", "max_work_age"},
-                             {RepairOp::kRetryFailed, "completed_3.json", "", "retryable"}});
-  ASSERT_EQ(out.applied, 3) << ::testing::PrintToString(out.notes);
-  ASSERT_TRUE(store().undo(out.inverse).ok());
-  EXPECT_EQ(read("work_1.json"), kClaimed);
-  EXPECT_EQ(read("completed_3.json"), kFailed);
-  EXPECT_FALSE(fs::exists(dir_ / "dead_1.json"));
-  EXPECT_FALSE(fs::exists(dir_ / "work_3.json"));
-}
-
-TEST_F(DirStoreTest, UndoRejectsMalformedInverse) {
-  EXPECT_EQ(store().undo(json::object()).code(), ErrorCode::kInvalidArgument);
-  EXPECT_FALSE(store().undo(json::array({{{"op", "explode"}}})).ok());
-  EXPECT_FALSE(store().undo(json::array({{{"op", "restore"}, {"file", "../x"}}})).ok());
+// One apply() archives into one batch, archive/batch-<unix_ms>-<pid>/, and caches the batch's
+// counts in .dsl/archive_totals.json.
+TEST_F(DirStoreTest, ArchiveMovesIntoOneBatchAndCachesItsCounts) {
+  copy_fixture();
+  write("telemetry_9.json", R"({"resourceSpans": [{"scopeSpans": [{"spans": [{}, {}, {}]}]}]})");
+  RepairOutcome out = apply({{RepairOp::kArchive, "completed_0.json", "", "retention"},
+                             {RepairOp::kArchive, "telemetry_9.json", "", "retention"}});
+  ASSERT_EQ(out.applied, 2);
+  ASSERT_EQ(out.inverse.size(), 2u);
+  std::string batch = out.inverse[0]["batch"];
+  EXPECT_EQ(batch, "batch-" + std::to_string(unix_millis(clock_.now())) + "-" +
+                       std::to_string(::getpid()));
+  EXPECT_EQ(out.inverse[1]["batch"], batch);
+  EXPECT_TRUE(fs::exists(dir_ / "archive" / batch / "completed_0.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "archive" / batch / "telemetry_9.json"));
+  json cache = json::parse(read(".dsl/archive_totals.json"));
+  EXPECT_EQ(cache["batches"][batch]["telemetry"], 3);
+  EXPECT_EQ(cache["totals"]["succeeded"], 1);
 }
 
 }  // namespace

@@ -59,28 +59,6 @@ TEST_F(DirWorkQueueTest, CrashBetweenCompletionAndMoveIsFinalized) {
   EXPECT_EQ(claim(q).id, "w2");
 }
 
-TEST_F(DirWorkQueueTest, FinalizeChecksItsPreconditions) {
-  write("work_1.json", R"({"status":"pending"})");
-  write("completed_1.json", R"({"status":"completed"})");
-  write("work_2.json", R"({"status":"claimed","claimed_by":"a"})");
-  write("completed_2.json", R"({"status":"failed","agent":"old"})");
-  write("work_3.json", R"({"status":"claimed","claimed_by":"a"})");
-  write("work_4.json", R"({"status":"claimed","claimed_by":"b"})");
-  write("completed_4.json", R"({"status":"completed","agent":"b"})");
-  RepairOutcome out = apply({{RepairOp::kFinalize, "work_1.json", "", "already_completed"},
-                             {RepairOp::kFinalize, "work_2.json", "a", "already_completed"},
-                             {RepairOp::kFinalize, "work_3.json", "a", "already_completed"},
-                             {RepairOp::kFinalize, "work_4.json", "a", "already_completed"},
-                             {RepairOp::kFinalize, "completed_4.json", "", "x"}});
-  EXPECT_EQ(out.applied, 0);
-  ASSERT_EQ(out.notes.size(), 5u);
-  EXPECT_THAT(out.notes[0], HasSubstr("status is now \"pending\""));
-  EXPECT_THAT(out.notes[1], HasSubstr("failure by \"old\""));
-  EXPECT_THAT(out.notes[2], HasSubstr("completed_3.json"));
-  EXPECT_THAT(out.notes[3], HasSubstr("claimed by \"b\""));
-  EXPECT_THAT(out.notes[4], HasSubstr("not a work file"));
-}
-
 // The engine's requeue and the agent's finish race on one item: both hold the item lock, so
 // exactly one of them takes effect.
 TEST_F(DirWorkQueueTest, EngineRequeueRacingFinishHasOneWinner) {
