@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <utility>
 
+#include "core/template.h"
 #include "platform/subprocess.h"
 
 namespace dslmodel::actuate {
@@ -17,57 +16,6 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kPlaceholders = {
     "target_agents", "current_agents", "delta", "decision_id", "coordination_dir"};
-
-bool is_identifier(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') return false;
-  }
-  return true;
-}
-
-// The first "{identifier}" in arg that is not a known placeholder, if any.
-std::optional<std::string> unknown_placeholder(std::string_view arg) {
-  std::size_t open = arg.find('{');
-  while (open != std::string_view::npos) {
-    std::size_t close = arg.find('}', open + 1);
-    if (close == std::string_view::npos) return std::nullopt;
-    std::string_view name = arg.substr(open + 1, close - open - 1);
-    if (is_identifier(name)) {
-      bool known = false;
-      for (std::string_view p : kPlaceholders) known = known || p == name;
-      if (!known) return std::string(name);
-    }
-    open = arg.find('{', open + 1);
-  }
-  return std::nullopt;
-}
-
-// arg with every known "{name}" replaced by values[name], in one pass: substituted text is never
-// scanned again, so a value that itself contains braces stays literal.
-std::string substitute(std::string_view arg, const std::array<std::string, 5>& values) {
-  std::string out;
-  out.reserve(arg.size());
-  std::size_t pos = 0;
-  while (pos < arg.size()) {
-    std::size_t open = arg.find('{', pos);
-    std::size_t close = open == std::string_view::npos ? open : arg.find('}', open + 1);
-    if (close == std::string_view::npos) break;
-    std::string_view name = arg.substr(open + 1, close - open - 1);
-    out.append(arg.substr(pos, open - pos));
-    std::size_t i = 0;
-    while (i < kPlaceholders.size() && kPlaceholders[i] != name) ++i;
-    if (i < kPlaceholders.size()) {
-      out.append(values[i]);
-      pos = close + 1;
-    } else {
-      out.push_back('{');
-      pos = open + 1;
-    }
-  }
-  out.append(arg.substr(std::min(pos, arg.size())));
-  return out;
-}
 
 // The last non-empty line of output, without its newline.
 std::string last_line(std::string_view output) {
@@ -98,14 +46,14 @@ Result<std::unique_ptr<CommandActuator>> CommandActuator::create(const ActuatorC
   if (config.scale_command.empty() || config.scale_command.front().empty()) {
     return Status(ErrorCode::kInvalidArgument, "actuator scale_command is empty");
   }
-  for (std::size_t i = 0; i < config.scale_command.size(); ++i) {
-    if (auto bad = unknown_placeholder(config.scale_command[i])) {
-      return Status(ErrorCode::kInvalidArgument,
-                    fmt::format("actuator scale_command argument {}: unknown placeholder {{{}}} "
-                                "(known: {{target_agents}} {{current_agents}} {{delta}} "
-                                "{{decision_id}} {{coordination_dir}})",
-                                i, *bad));
-    }
+  std::array<Placeholder, kPlaceholders.size()> names{};
+  for (std::size_t i = 0; i < names.size(); ++i) names[i].name = kPlaceholders[i];
+  if (auto bad = find_unknown_placeholder(config.scale_command, names)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("actuator scale_command argument {}: unknown placeholder {{{}}} "
+                              "(known: {{target_agents}} {{current_agents}} {{delta}} "
+                              "{{decision_id}} {{coordination_dir}})",
+                              bad->arg, bad->name));
   }
   return std::unique_ptr<CommandActuator>(new CommandActuator(config, std::move(coordination_dir)));
 }
@@ -121,10 +69,9 @@ std::vector<std::string> CommandActuator::expand(const ScaleRequest& request) co
       std::to_string(request.target_agents), std::to_string(request.current_agents),
       std::to_string(request.target_agents - request.current_agents), request.decision_id,
       coordination_dir_};
-  std::vector<std::string> argv;
-  argv.reserve(argv_template_.size());
-  for (const std::string& arg : argv_template_) argv.push_back(substitute(arg, values));
-  return argv;
+  std::array<Placeholder, kPlaceholders.size()> known{};
+  for (std::size_t i = 0; i < known.size(); ++i) known[i] = {kPlaceholders[i], values[i]};
+  return expand_argv(argv_template_, known);
 }
 
 Result<ActuationResult> CommandActuator::scale(const ScaleRequest& request) {

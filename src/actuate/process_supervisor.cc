@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/template.h"
 #include "dslmodel/time.h"
 #include "platform/files.h"
 #include "platform/spawn.h"
@@ -31,56 +33,26 @@ constexpr std::int64_t kMaxUndoCount = 10000;
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
-bool is_identifier(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_word_char);
-}
-
 // Agent ids become file names (<id>.log): no path separators.
 bool is_valid_prefix(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),
                                    [](char c) { return is_word_char(c) || c == '-' || c == '.'; });
 }
 
-// Replaces every "{agent_id}" and "{coordination_dir}" in one pass; other braces stay literal.
-// With `unknown` set, stores the first other "{identifier}" there instead.
-std::string substitute(std::string_view arg, std::string_view agent_id, std::string_view dir,
-                       std::optional<std::string>* unknown = nullptr) {
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < arg.size()) {
-    std::size_t open = arg.find('{', pos);
-    std::size_t close = open == std::string_view::npos ? open : arg.find('}', open + 1);
-    if (close == std::string_view::npos) break;
-    std::string_view name = arg.substr(open + 1, close - open - 1);
-    out.append(arg.substr(pos, open - pos));
-    if (name == kAgentId || name == kCoordinationDir) {
-      out.append(name == kAgentId ? agent_id : dir);
-      pos = close + 1;
-      continue;
-    }
-    if (unknown != nullptr && !unknown->has_value() && is_identifier(name)) {
-      *unknown = std::string(name);
-    }
-    out.push_back('{');
-    pos = open + 1;
-  }
-  out.append(arg.substr(std::min(pos, arg.size())));
-  return out;
+// The placeholders of agent_command, with what they stand for.
+std::array<Placeholder, 2> placeholders(std::string_view agent_id, std::string_view dir) {
+  return {Placeholder{kAgentId, agent_id}, Placeholder{kCoordinationDir, dir}};
 }
 
 Status validate(const SupervisorConfig& config) {
   if (config.agent_command.empty() || config.agent_command.front().empty()) {
     return Status(ErrorCode::kInvalidArgument, "supervisor agent_command is empty");
   }
-  for (std::size_t i = 0; i < config.agent_command.size(); ++i) {
-    std::optional<std::string> unknown;
-    (void)substitute(config.agent_command[i], "", "", &unknown);
-    if (unknown) {
-      return Status(ErrorCode::kInvalidArgument,
-                    fmt::format("supervisor agent_command argument {}: unknown placeholder {{{}}} "
-                                "(known: {{agent_id}} {{coordination_dir}})",
-                                i, *unknown));
-    }
+  if (auto bad = find_unknown_placeholder(config.agent_command, placeholders("", ""))) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("supervisor agent_command argument {}: unknown placeholder {{{}}} "
+                              "(known: {{agent_id}} {{coordination_dir}})",
+                              bad->arg, bad->name));
   }
   if (!is_valid_prefix(config.id_prefix)) {
     return Status(ErrorCode::kInvalidArgument,
@@ -160,12 +132,7 @@ void ProcessActuator::adopt_records(DecodedState state) {
 }
 
 std::vector<std::string> ProcessActuator::expand(const std::string& agent_id) const {
-  std::vector<std::string> argv;
-  argv.reserve(config_.agent_command.size());
-  for (const std::string& arg : config_.agent_command) {
-    argv.push_back(substitute(arg, agent_id, config_.coordination_dir));
-  }
-  return argv;
+  return expand_argv(config_.agent_command, placeholders(agent_id, config_.coordination_dir));
 }
 
 milliseconds ProcessActuator::backoff(int deaths) const {

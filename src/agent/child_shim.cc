@@ -20,9 +20,9 @@
 #include <cstring>
 #include <optional>
 
+#include "platform/pipe.h"
+#include "platform/spawn.h"
 #include "platform/subprocess.h"
-
-extern char** environ;
 
 namespace dslmodel::agent {
 namespace {
@@ -209,16 +209,13 @@ Result<ShimChild> start_in_shim(const ShimLaunch& launch) {
     return Status(ErrorCode::kUnavailable,
                   fmt::format("cannot start {}: {}", launch.argv[0], std::strerror(ENOENT)));
   }
-  std::vector<char*> args;
-  args.reserve(launch.argv.size() + 1);
-  for (const std::string& a : launch.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  auto control = make_pipe();
+  std::vector<char*> args = platform::exec_argv(launch.argv);
+  auto control = platform::make_pipe();
   if (!control.ok()) return control.status();
-  auto error = make_pipe();
+  auto error = platform::make_pipe();
   if (!error.ok()) return error.status();
   const Plan plan{
-      path->c_str(),      args.data(),      environ,
+      path->c_str(),      args.data(),      platform::inherited_environment(),
       launch.stdin_fd,    launch.output_fd, control->read.get(),
       error->write.get(), ::getpid(),       static_cast<long>(launch.kill_grace.count())};
   const pid_t pid = ::fork();

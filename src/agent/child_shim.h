@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/fd.h"
 #include "dslmodel/status.h"
+#include "platform/unique_fd.h"
 
 namespace dslmodel::agent {
 
@@ -32,8 +32,8 @@ struct ShimLaunch {
 };
 
 struct ShimChild {
-  pid_t pid = 0;  // the shim: also the process group id of the command's group
-  Fd control;     // the agent's end of the control pipe: closing it stops the group
+  pid_t pid = 0;               // the shim: also the process group id of the command's group
+  platform::UniqueFd control;  // the agent's end of the control pipe: closing it stops the group
 };
 
 // Forks the shim and waits until the command has been exec'd. Fails with kUnavailable "cannot

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/json_text.h"
+#include "core/utf8_tail.h"
 
 namespace dslmodel::journal {
 namespace {
@@ -20,14 +21,6 @@ constexpr std::size_t kSeqDigits = 20;
 std::string trim_slashes(std::string prefix) {
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   return prefix;
-}
-
-// The last max bytes of s, starting at a UTF-8 character boundary.
-std::string utf8_tail(std::string s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t start = s.size() - max;
-  while (start < s.size() && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) ++start;
-  return s.substr(start);
 }
 
 // The seq of a record key "<dir><20 digits>", or nullopt for any other key.

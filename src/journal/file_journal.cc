@@ -17,7 +17,9 @@
 #include <utility>
 
 #include "core/json_text.h"
+#include "core/utf8_tail.h"
 #include "platform/files.h"
+#include "platform/unique_fd.h"
 
 namespace dslmodel::journal {
 namespace {
@@ -27,20 +29,6 @@ namespace fs = std::filesystem;
 Status io_error(std::string_view what, const fs::path& path, int err) {
   return Status(ErrorCode::kIo, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
 }
-
-// Closes an fd on scope exit.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  int fd_;
-};
 
 // Holds a flock(2) until scope exit.
 class FileLock {
@@ -63,14 +51,6 @@ class FileLock {
   int fd_;
   int error_ = 0;
 };
-
-Status fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open directory", dir, errno);
-  FdCloser closer(fd);
-  if (::fsync(fd) != 0) return io_error("fsync directory", dir, errno);
-  return Status::Ok();
-}
 
 // Reads [offset, end of file) of fd.
 Result<std::string> read_from(int fd, off_t offset, const fs::path& path) {
@@ -95,14 +75,6 @@ void for_each_line(std::string_view data, Fn&& fn) {
     if (nl == std::string_view::npos) break;
     data.remove_prefix(nl + 1);
   }
-}
-
-// The last max bytes of s, starting at a UTF-8 character boundary.
-std::string utf8_tail(std::string s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t start = s.size() - max;
-  while (start < s.size() && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) ++start;
-  return s.substr(start);
 }
 
 bool same_file(int fd, const fs::path& path) {
@@ -197,7 +169,7 @@ Status FileJournal::open_locked() {
     if (fd >= 0) {
       fd_ = fd;
       fs::path dir = file_.has_parent_path() ? file_.parent_path() : fs::path(".");
-      return fsync_dir(dir);
+      return platform::fsync_directory(dir);
     }
     if (errno != EEXIST) return open_error("create", file_, errno);
     fd = open_journal(file_, kFlags);
@@ -297,7 +269,7 @@ Result<std::vector<JournalEntry>> FileJournal::read_all() const {
     return entries;
   }
   if (fd < 0) return open_error("open", file_, errno);
-  FdCloser closer(fd);
+  platform::UniqueFd closer(fd);
   std::string data;
   {
     FileLock lock(fd, LOCK_SH);

@@ -15,32 +15,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "platform/unique_fd.h"
+
 namespace dslmodel::platform {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Closes now and reports the error close() returned (0 on success).
-  int close_now() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 Status io_error(const fs::path& path, int err) {
   return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
@@ -76,11 +56,11 @@ int write_all(int fd, std::string_view data) {
 // Creates a hidden temp file next to `path` holding `data`, fsynced. Returns its path.
 Result<fs::path> write_temp(const fs::path& path, std::string_view data) {
   fs::path tmp = parent_or_dot(path) / temp_file_name(path.filename().string());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.valid()) return io_error(tmp, errno);
   int err = write_all(fd.get(), data);
   if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
-  if (err == 0) err = fd.close_now();
+  if (err == 0) err = fd.close();
   if (err != 0) {
     ::unlink(tmp.c_str());
     return io_error(tmp, err);
@@ -110,7 +90,7 @@ Status sync_after_rename(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 Status fsync_directory(const fs::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return io_error(dir, errno);
   if (::fsync(fd.get()) != 0 && errno != EINVAL) return io_error(dir, errno);
   return Status::Ok();
@@ -233,7 +213,7 @@ Status read_file_at(int dir_fd, const char* name, std::size_t max_size, std::str
     if (err == ELOOP) return {ErrorCode::kInvalidArgument, "symlink"};
     return {err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::strerror(err)};
   }
-  Fd fd(fd_raw);
+  UniqueFd fd(fd_raw);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return {ErrorCode::kIo, std::strerror(errno)};
   if (!S_ISREG(st.st_mode)) return {ErrorCode::kInvalidArgument, "not a regular file"};
@@ -276,13 +256,13 @@ Status append_durable(const fs::path& path, std::string_view line) {
     raw = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     created = raw >= 0;
   }
-  Fd fd(raw);
+  UniqueFd fd(raw);
   if (!fd.valid()) return io_error(path, errno);
   std::string record(line);
   if (record.empty() || record.back() != '\n') record.push_back('\n');
   int err = write_all(fd.get(), record);
   if (err == 0 && ::fdatasync(fd.get()) != 0) err = errno;
-  if (err == 0) err = fd.close_now();
+  if (err == 0) err = fd.close();
   if (err != 0) return io_error(path, err);
   return created ? fsync_directory(parent_or_dot(path)) : Status::Ok();
 }

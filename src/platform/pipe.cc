@@ -1,4 +1,4 @@
-#include "agent/fd.h"
+#include "platform/pipe.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,19 +10,24 @@
 #include <cstring>
 #include <ctime>
 
-namespace dslmodel::agent {
-
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
+namespace dslmodel::platform {
 
 Result<Pipe> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return Status(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
   }
-  return Pipe{Fd(fds[0]), Fd(fds[1])};
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<Pipe> make_stdin(const std::string& data) {
+  if (!data.empty()) return make_pipe();
+  Pipe p;
+  p.read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!p.read.valid()) {
+    return Status(ErrorCode::kIo, fmt::format("/dev/null: {}", std::strerror(errno)));
+  }
+  return p;
 }
 
 void set_nonblocking(int fd) {
@@ -52,4 +57,4 @@ ssize_t write_no_sigpipe(int fd, const char* data, std::size_t n) {
   return w;
 }
 
-}  // namespace dslmodel::agent
+}  // namespace dslmodel::platform
