@@ -17,6 +17,7 @@
 #include "app/bounds.h"
 #include "app/signals.h"
 #include "core/json_text.h"
+#include "core/template.h"
 #include "dslmodel/config_loader.h"
 #include "etcd/client.h"
 #include "pool/pool_runner.h"
@@ -59,20 +60,12 @@ fs::path default_state_dir(const std::string& id) {
   return fs::path(".dslmodel") / leaf;
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (std::size_t pos = s.find(from); pos != std::string::npos;
-       pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-}
-
 // The agents' argv: actuator.agent_command ({store_url} expanded here) or this binary's
 // `agent run` on the same store.
 std::vector<std::string> agent_argv(const Config& config, const std::string& url) {
   if (!config.actuator.agent_command.empty()) {
-    std::vector<std::string> argv = config.actuator.agent_command;
-    for (auto& a : argv) replace_all(a, "{store_url}", url);
-    return argv;
+    const Placeholder store_url[] = {{"store_url", url}};
+    return expand_argv(config.actuator.agent_command, store_url);
   }
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
