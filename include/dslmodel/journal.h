@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dslmodel/decision.h"
@@ -38,6 +39,9 @@ struct JournalEntry {
 
 nlohmann::json to_json(const JournalEntry& e);
 std::optional<JournalEntry> journal_entry_from_json(const nlohmann::json& j);
+// The record one JSON text holds (a journal line, an etcd value), or nullopt when it is not
+// valid JSON or not a valid record. Never throws.
+std::optional<JournalEntry> journal_entry_from_text(std::string_view text);
 
 class Journal {
  public:

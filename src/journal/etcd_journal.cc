@@ -35,16 +35,6 @@ std::optional<std::int64_t> seq_of(std::string_view key, std::string_view dir) {
   return seq;
 }
 
-// The record in one value, or nullopt when it is not valid JSON or not a valid record.
-std::optional<JournalEntry> parse_record(std::string_view value) {
-  auto j = parse_json_or_discarded(value);
-  try {
-    return journal_entry_from_json(j);
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;  // a field of an unexpected type deep inside the decision
-  }
-}
-
 Status with_context(std::string_view what, const Status& s) {
   return Status(s.code(), fmt::format("{}: {}", what, s.message()));
 }
@@ -136,7 +126,7 @@ Result<std::vector<JournalEntry>> EtcdJournal::read_all() const {
     if (!r.ok()) return with_context("journal read", r.status());
     if (page.revision == 0) page.revision = r->revision;  // every page as of the first
     for (const auto& kv : r->kvs) {
-      if (auto entry = parse_record(kv.value)) {
+      if (auto entry = journal_entry_from_text(kv.value)) {
         entries.push_back(std::move(*entry));
       } else {
         ++corrupt;

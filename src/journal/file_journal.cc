@@ -135,16 +135,6 @@ Status open_error(std::string_view what, const fs::path& file, int err) {
   return platform::symlink_refused(dir_is_link ? file.parent_path() : file);
 }
 
-// The record on one line, or nullopt when it is not valid JSON or not a valid record.
-std::optional<JournalEntry> parse_line(std::string_view line) {
-  auto j = parse_json_or_discarded(line);
-  try {
-    return journal_entry_from_json(j);
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;  // a field of an unexpected type deep inside the decision
-  }
-}
-
 }  // namespace
 
 FileJournal::FileJournal(std::filesystem::path file) : file_(std::move(file)) {}
@@ -218,7 +208,7 @@ Result<std::pair<off_t, bool>> FileJournal::repair_torn_tail_locked(off_t size) 
   if (!start.ok()) return start.status();
   Result<std::string> tail = read_from(fd_, *start, file_);
   if (!tail.ok()) return tail.status();
-  if (parse_line(*tail)) return std::pair<off_t, bool>{size, false};
+  if (journal_entry_from_text(*tail)) return std::pair<off_t, bool>{size, false};
   if (::ftruncate(fd_, *start) != 0) return io_error("truncate", file_, errno);
   if (::fdatasync(fd_) != 0) return io_error("fdatasync", file_, errno);
   spdlog::warn("journal {}: removed a torn last line at byte {} ({} bytes, an interrupted append)",
@@ -283,7 +273,7 @@ Result<std::vector<JournalEntry>> FileJournal::read_all() const {
   std::optional<std::size_t> torn_at;  // an unreadable last line without '\n': a torn append
   for_each_line(data, [&](std::string_view line) {
     if (line.empty()) return;
-    auto entry = parse_line(line);
+    auto entry = journal_entry_from_text(line);
     if (entry) {
       entries.push_back(std::move(*entry));
       return;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_text.h"
 #include "dslmodel/journal.h"
 #include "dslmodel/time.h"
 
@@ -103,6 +104,15 @@ std::optional<JournalEntry> journal_entry_from_json(const nlohmann::json& j) {
   }
   if (auto inv = j.find("inverse"); inv != j.end() && !inv->is_null()) e.inverse = *inv;
   return e;
+}
+
+std::optional<JournalEntry> journal_entry_from_text(std::string_view text) {
+  const nlohmann::json j = parse_json_or_discarded(text);
+  try {
+    return journal_entry_from_json(j);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a field of an unexpected type deep inside the decision
+  }
 }
 
 }  // namespace dslmodel
