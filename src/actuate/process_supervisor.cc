@@ -112,7 +112,7 @@ void ProcessActuator::adopt_records(DecodedState state) {
   const TimePoint now = clock_.now();
   const SteadyTime steady_now = clock_.steady_now();
   bool dropped = state.malformed > 0;
-  for (AgentRecord& record : state.records) {
+  for (SupervisorEntry& record : state.records) {
     std::optional<ProcessHandle> process = ProcessHandle::adopt(record.pid, record.start_time);
     if (!process || agents_.contains(record.id)) {
       ++stats_.stale_records;
@@ -166,7 +166,7 @@ Result<std::string> ProcessActuator::spawn_locked(const std::string& decision_id
                               config_.agent_command.front(), *pid));
   }
   Agent agent;
-  agent.record = AgentRecord{
+  agent.record = SupervisorEntry{
       id, slot.empty() ? id : slot, *pid, process->start_time(), clock_.now(), decision_id, deaths};
   agent.process = std::move(*process);
   agent.started_steady = clock_.steady_now();
@@ -176,7 +176,7 @@ Result<std::string> ProcessActuator::spawn_locked(const std::string& decision_id
 }
 
 Status ProcessActuator::save_locked() {
-  std::vector<AgentRecord> records;
+  std::vector<SupervisorEntry> records;
   records.reserve(agents_.size());
   // Agents being stopped stay recorded until they are gone: a supervisor that dies meanwhile
   // leaves them for the next one to adopt rather than leaking them.

@@ -143,7 +143,7 @@ class ProcessActuator final : public Actuator {
 
  private:
   struct Agent {
-    AgentRecord record;
+    SupervisorEntry record;
     ProcessHandle process;
     std::chrono::steady_clock::time_point started_steady;
     bool adopted = false;

@@ -23,7 +23,7 @@ std::string string_field(const json& j, const char* key) {
 }
 
 // Decodes one entry; false when it lacks what identifies a process.
-bool decode_record(const json& j, AgentRecord& out) {
+bool decode_record(const json& j, SupervisorEntry& out) {
   if (!j.is_object()) return false;
   auto pid = j.find("pid");
   auto start = j.find("start_time");
@@ -49,9 +49,9 @@ bool decode_record(const json& j, AgentRecord& out) {
 
 }  // namespace
 
-std::string encode_state(const std::vector<AgentRecord>& records) {
+std::string encode_state(const std::vector<SupervisorEntry>& records) {
   json agents = json::array();
-  for (const AgentRecord& r : records) {
+  for (const SupervisorEntry& r : records) {
     agents.push_back({{"id", r.id},
                       {"slot", r.slot},
                       {"pid", r.pid},
@@ -75,7 +75,7 @@ Result<DecodedState> decode_state(std::string_view text) {
   }
   DecodedState state;
   for (const json& entry : *agents) {
-    AgentRecord record;
+    SupervisorEntry record;
     if (decode_record(entry, record)) {
       state.records.push_back(std::move(record));
     } else {
@@ -97,7 +97,7 @@ Result<DecodedState> load_state(const std::filesystem::path& path) {
   return state;
 }
 
-Status save_state(const std::filesystem::path& path, const std::vector<AgentRecord>& records) {
+Status save_state(const std::filesystem::path& path, const std::vector<SupervisorEntry>& records) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) {

@@ -24,7 +24,9 @@
 
 namespace dslmodel::actuate {
 
-struct AgentRecord {
+// One supervised agent as the supervisor's state file records it (not the agent's own
+// coordination record, dslmodel::AgentRecord).
+struct SupervisorEntry {
   std::string id;
   std::string slot;
   pid_t pid = 0;
@@ -35,12 +37,12 @@ struct AgentRecord {
 };
 
 struct DecodedState {
-  std::vector<AgentRecord> records;
+  std::vector<SupervisorEntry> records;
   std::size_t malformed = 0;  // entries skipped: missing or mistyped fields
 };
 
 // The file's text for `records`, one JSON document ending in a newline. Pure.
-std::string encode_state(const std::vector<AgentRecord>& records);
+std::string encode_state(const std::vector<SupervisorEntry>& records);
 
 // Parses a state file's text; an entry without a non-empty id, a positive pid and a start time is
 // skipped and counted. Fails with kCorrupt when the text is not a JSON object with an "agents"
@@ -53,6 +55,6 @@ Result<DecodedState> load_state(const std::filesystem::path& path);
 
 // Writes `records` to `path` atomically (readers see the old file or the new one), creating the
 // parent directory. Fails with kIo naming the path.
-Status save_state(const std::filesystem::path& path, const std::vector<AgentRecord>& records);
+Status save_state(const std::filesystem::path& path, const std::vector<SupervisorEntry>& records);
 
 }  // namespace dslmodel::actuate

@@ -56,11 +56,11 @@ std::vector<std::string> ProcessActuator::pick_victims_locked(
     if (it == agents_.end() || it->second.stopping || !taken.insert(id).second) continue;
     chosen.push_back(id);
   }
-  std::vector<const AgentRecord*> rest;
+  std::vector<const SupervisorEntry*> rest;
   for (const auto& [id, agent] : agents_) {
     if (!agent.stopping && !taken.contains(id)) rest.push_back(&agent.record);
   }
-  std::sort(rest.begin(), rest.end(), [](const AgentRecord* a, const AgentRecord* b) {
+  std::sort(rest.begin(), rest.end(), [](const SupervisorEntry* a, const SupervisorEntry* b) {
     return a->started_at != b->started_at ? a->started_at > b->started_at : a->id > b->id;
   });
   for (std::size_t i = 0; i < rest.size() && chosen.size() < count; ++i) {

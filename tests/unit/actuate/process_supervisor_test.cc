@@ -151,10 +151,10 @@ class ProcessSupervisorTest : public ::testing::Test {
     return result.ok() ? *result : ActuationResult{};
   }
 
-  std::vector<AgentRecord> state_records() const {
+  std::vector<SupervisorEntry> state_records() const {
     auto state = load_state(dir_ / ".dsl" / "supervisor.json");
     EXPECT_TRUE(state.ok()) << state.status().message();
-    return state.ok() ? state->records : std::vector<AgentRecord>{};
+    return state.ok() ? state->records : std::vector<SupervisorEntry>{};
   }
 
   fs::path dir_;
@@ -440,7 +440,7 @@ TEST_F(ProcessSupervisorTest, RecordWithReusedPidIsDroppedAndNeverSignalled) {
   ASSERT_TRUE(bystander.ok());
   auto real_start = read_proc_stat(*bystander)->start_time;
   tracked_.emplace_back(*bystander, real_start);
-  std::vector<AgentRecord> records = {
+  std::vector<SupervisorEntry> records = {
       {"ghost-1", "ghost-1", *bystander, real_start + 1, {}, "d", 0},
       {"ghost-2", "ghost-2", ::getpid(), read_proc_stat(::getpid())->start_time + 7, {}, "d", 0},
       {"gone-3", "gone-3", 999999, 12, {}, "d", 0}};
