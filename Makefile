@@ -65,6 +65,7 @@ format:
 
 format-check: deps
 	clang-format --dry-run -Werror $$(git ls-files '*.h' '*.cc')
+	bash scripts/check-sizes.sh
 
 tidy: $(BUILD)/build.ninja
 	run-clang-tidy -quiet -j $(JOBS) -p $(BUILD) 'src/.*\.cc$$' > $(BUILD)/clang-tidy.log 2>&1 \

@@ -58,6 +58,20 @@ Completion completion_of(const Result<ChildResult>& r, milliseconds timeout) {
   return c;
 }
 
+// How an item's process is run: its command or the prompt handler, the item's timeout (or the
+// agent's default) and the agent's grace periods.
+ChildSpec child_spec(const AgentConfig& cfg, const WorkItem& item, std::vector<std::string> argv,
+                     std::string input) {
+  ChildSpec spec;
+  spec.argv = std::move(argv);
+  spec.stdin_data = std::move(input);
+  spec.timeout = item.timeout.value_or(cfg.default_timeout);
+  spec.stop_grace = cfg.grace;
+  spec.kill_grace = cfg.kill_grace;
+  spec.max_output = kOutputTail;
+  return spec;
+}
+
 const char* to_string(FinishOutcome o) {
   switch (o) {
     case FinishOutcome::kCompleted:
@@ -75,6 +89,14 @@ const char* to_string(FinishOutcome o) {
 struct Agent::Outcome {
   Completion completion;
   bool cancelled = false;  // cut short by a stop: release, do not finish
+};
+
+// What the runner thread and the agent's thread share while an item runs; guarded by `mu`.
+struct Agent::ChildWatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<ChildResult>> result;  // set once the child is done
+  std::optional<StartedChild> started;        // set once it runs
 };
 
 Agent::Agent(WorkQueue& queue, AgentConfig cfg, const Clock& clock)
@@ -143,22 +165,12 @@ Agent::Outcome Agent::execute(const WorkItem& item, const std::stop_token& stop)
 
 Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> argv,
                                 std::string input, const std::stop_token& stop) {
-  ChildSpec spec;
-  spec.argv = std::move(argv);
-  spec.stdin_data = std::move(input);
-  spec.timeout = item.timeout.value_or(cfg_.default_timeout);
-  spec.stop_grace = cfg_.grace;
-  spec.kill_grace = cfg_.kill_grace;
-  spec.max_output = kOutputTail;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<ChildResult>> result;
-  std::optional<StartedChild> started;
-  spec.on_start = [&](const StartedChild& c) {
-    std::lock_guard lock(mu);
-    started = c;
-    cv.notify_all();
+  ChildSpec spec = child_spec(cfg_, item, std::move(argv), std::move(input));
+  ChildWatch w;
+  spec.on_start = [&w](const StartedChild& c) {
+    std::lock_guard lock(w.mu);
+    w.started = c;
+    w.cv.notify_all();
   };
   // The runner stops its child when this agent is stopped, and also when this function is left
   // by an exception: the child never outlives the claim's handling.
@@ -170,28 +182,37 @@ Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> a
   };
   std::jthread runner([&] {
     auto r = run_child(spec, cancel.get_token());
-    std::lock_guard lock(mu);
-    result.emplace(std::move(r));
-    cv.notify_all();
+    std::lock_guard lock(w.mu);
+    w.result.emplace(std::move(r));
+    w.cv.notify_all();
   });
   const CancelOnExit cancel_on_exit{cancel};
-  std::stop_callback wake(stop, [&] {
-    std::lock_guard lock(mu);
-    cv.notify_all();
+  std::stop_callback wake(stop, [&w] {
+    std::lock_guard lock(w.mu);
+    w.cv.notify_all();
   });
+  const Result<ChildResult> result = watch_child(item, w, stop);
+  Outcome o;
+  o.completion = completion_of(result, spec.timeout);
+  o.cancelled = result.ok() && result->cancelled;
+  return o;
+}
+
+Result<ChildResult> Agent::watch_child(const WorkItem& item, ChildWatch& w,
+                                       const std::stop_token& stop) {
   next_heartbeat_ = std::min(next_heartbeat_, SteadyClock::now() + kStatusSettle);
   bool draining = false;
   bool noted = false;
-  std::unique_lock lock(mu);
-  while (!result) {
-    cv.wait_until(lock, next_heartbeat_, [&] {
-      return result.has_value() || (!draining && stop.stop_requested()) ||
-             (!noted && started.has_value());
+  std::unique_lock lock(w.mu);
+  while (!w.result) {
+    w.cv.wait_until(lock, next_heartbeat_, [&] {
+      return w.result.has_value() || (!draining && stop.stop_requested()) ||
+             (!noted && w.started.has_value());
     });
-    if (result) break;
-    if (!noted && started) {
+    if (w.result) break;
+    if (!noted && w.started) {
       noted = true;
-      const StartedChild child = *started;
+      const StartedChild child = *w.started;
       lock.unlock();
       note_processes(item, child);
       lock.lock();
@@ -205,10 +226,7 @@ Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> a
     heartbeat_if_due(draining ? "draining" : "busy", item.id);
     lock.lock();
   }
-  Outcome o;
-  o.completion = completion_of(*result, spec.timeout);
-  o.cancelled = result->ok() && (*result)->cancelled;
-  return o;
+  return std::move(*w.result);
 }
 
 void Agent::note_processes(const WorkItem& item, const StartedChild& child) {

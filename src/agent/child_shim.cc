@@ -122,7 +122,10 @@ bool arrange_fds(const Plan& p) {
   return true;
 }
 
-[[noreturn]] void shim_main(const Plan& p) {
+// The shim's own state before the command starts: every signal blocked, its own process group
+// that dies with the agent (SIGTERM), its descriptors arranged, SIGPIPE ignored. Exits when the
+// agent is already gone or the descriptors cannot be arranged.
+void prepare_shim(const Plan& p) {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -136,17 +139,22 @@ bool arrange_fds(const Plan& p) {
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, nullptr);
-  sigset_t watched;
-  sigemptyset(&watched);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&watched, sig);
-  const int sfd = ::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
-  const pid_t cmd = sfd < 0 ? -1 : ::fork();
-  if (cmd == 0) exec_command(p);
-  if (cmd < 0) {
-    write_errno(kErrorFd, errno);
-    ::_exit(127);
+}
+
+// Reads every pending signal from `sfd`; true when one of them asks to terminate (any but
+// SIGCHLD).
+bool drain_signals(int sfd) {
+  bool terminate = false;
+  signalfd_siginfo si{};
+  while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    if (si.ssi_signo != SIGCHLD) terminate = true;
   }
-  ::close(kErrorFd);
+  return terminate;
+}
+
+// Waits for the command `cmd` and exits like it; terminates the group (SIGTERM, SIGKILL after
+// the grace) when a signal asks to or the agent is gone (the control pipe closed, a new parent).
+[[noreturn]] void supervise_command(const Plan& p, int sfd, pid_t cmd) {
   const pid_t group = ::getpid();
   bool agent_gone = false;
   bool control_open = true;
@@ -164,11 +172,7 @@ bool arrange_fds(const Plan& p) {
     int timeout = -1;
     if (kill_at >= 0) timeout = static_cast<int>(std::max<std::int64_t>(0, kill_at - now_ms()));
     ::poll(fds, control_open ? 2 : 1, timeout);
-    bool terminate = false;
-    signalfd_siginfo si{};
-    while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-      if (si.ssi_signo != SIGCHLD) terminate = true;
-    }
+    const bool terminate = drain_signals(sfd);
     if (control_open && fds[1].revents != 0) {
       char c;
       ssize_t n = ::read(kControlFd, &c, 1);
@@ -185,6 +189,22 @@ bool arrange_fds(const Plan& p) {
     }
     if (kill_at >= 0 && now_ms() >= kill_at) ::kill(-group, SIGKILL);
   }
+}
+
+[[noreturn]] void shim_main(const Plan& p) {
+  prepare_shim(p);
+  sigset_t watched;
+  sigemptyset(&watched);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&watched, sig);
+  const int sfd = ::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
+  const pid_t cmd = sfd < 0 ? -1 : ::fork();
+  if (cmd == 0) exec_command(p);
+  if (cmd < 0) {
+    write_errno(kErrorFd, errno);
+    ::_exit(127);
+  }
+  ::close(kErrorFd);
+  supervise_command(p, sfd, cmd);
 }
 
 // Reads the errno a failed start wrote, or nullopt at EOF (the command was exec'd).

@@ -102,6 +102,36 @@ class LeadershipReporter {
   std::int64_t epoch_ = 0;
 };
 
+// One cycle's result: a JSON envelope per line, or the one-line text report.
+void print_cycle(const Context& ctx, std::int64_t cycle, const CycleResult& result) {
+  if (ctx.json) {
+    *ctx.out << dump_json(envelope("auto-loop", true, cycle_json(cycle, result), {},
+                                   warnings_of(result.warnings, result.file_warnings),
+                                   std::chrono::system_clock::now()))
+             << std::endl;
+  } else {
+    *ctx.out << render_cycle_line(cycle, result, ctx.style) << std::flush;
+  }
+}
+
+// The text report once the loop stopped.
+void print_summary(const Context& ctx, const AutonomousDecisionEngine& engine, std::int64_t cycles,
+                   std::int64_t executed, std::int64_t failed) {
+  *ctx.out << "loop stopped after " << cycles << " cycle(s): " << executed << " executed, "
+           << failed << " failed";
+  if (engine.has_exporter()) {
+    const ExporterStats s = engine.exporter_stats();
+    *ctx.out << "; " << s.exported << " spans exported, " << s.dropped << " spans dropped";
+  }
+  *ctx.out << "\n";
+}
+
+// The HTTP endpoint did not start: a bad address is a usage error, anything else a failure.
+int endpoint_failure(const Context& ctx, const Status& s) {
+  const int code = s.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  return fail(ctx, "auto-loop", code, s.message());
+}
+
 }  // namespace
 
 int run_loop(const Context& ctx, const LoopArgs& args) {
@@ -136,15 +166,9 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   const auto interval = std::chrono::duration<double>(args.interval_s);
   LoopObserver observer(ctx.config, interval);
   auto server = start_endpoint(ctx, args, observer);
-  if (!server.ok()) {
-    const int code =
-        server.status().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
-    return fail(ctx, "auto-loop", code, server.status().message());
-  }
+  if (!server.ok()) return endpoint_failure(ctx, server.status());
   const ExecuteOptions options = to_execute_options(args.execute);
-  std::int64_t cycle = 0;
-  std::int64_t executed = 0;
-  std::int64_t failed = 0;
+  std::int64_t cycle = 0, executed = 0, failed = 0;
   while (!stop.stop_requested()) {
     ++cycle;
     reporter.report();
@@ -156,14 +180,7 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
       observer.record(engine, *result);
       executed += static_cast<std::int64_t>(result->execution.executed.size());
       failed += static_cast<std::int64_t>(result->execution.failed.size());
-      if (ctx.json) {
-        *ctx.out << dump_json(envelope("auto-loop", true, cycle_json(cycle, *result), {},
-                                       warnings_of(result->warnings, result->file_warnings),
-                                       std::chrono::system_clock::now()))
-                 << std::endl;
-      } else {
-        *ctx.out << render_cycle_line(cycle, *result, ctx.style) << std::flush;
-      }
+      print_cycle(ctx, cycle, *result);
     }
     if (args.max_cycles > 0 && cycle >= args.max_cycles) break;
     std::unique_lock lock(mu);
@@ -173,15 +190,7 @@ int run_loop(const Context& ctx, const LoopArgs& args) {
   }
   if (engine.elector() != nullptr) engine.elector()->resign();  // a successor need not wait
   engine.flush_spans(std::chrono::seconds(3));
-  if (!ctx.json) {
-    *ctx.out << "loop stopped after " << cycle << " cycle(s): " << executed << " executed, "
-             << failed << " failed";
-    if (engine.has_exporter()) {
-      const ExporterStats s = engine.exporter_stats();
-      *ctx.out << "; " << s.exported << " spans exported, " << s.dropped << " spans dropped";
-    }
-    *ctx.out << "\n";
-  }
+  if (!ctx.json) print_summary(ctx, engine, cycle, executed, failed);
   return kExitOk;
 }
 

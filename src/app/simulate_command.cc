@@ -85,6 +85,75 @@ int failed(const Context& ctx, int code, const std::string& message) {
   return fail(ctx, "auto-simulate", code, message);
 }
 
+// A trace file (a path: the name exists or has a '/' or '.') or a built-in trace into `trace`.
+// kExitOk, or the exit code of the failure reported.
+int read_trace(const Context& ctx, const SimulateArgs& a, sim::Trace& trace) {
+  if (fs::exists(a.trace) || a.trace.find_first_of("/.") != std::string::npos) {
+    auto t = sim::load_trace(a.trace);
+    if (!t.ok()) {
+      const bool unreadable =
+          t.status().code() == ErrorCode::kNotFound || t.status().code() == ErrorCode::kIo;
+      return failed(ctx, unreadable ? kExitFailure : kExitUsage,
+                    unreadable ? t.status().message() : a.trace + ": " + t.status().message());
+    }
+    trace = std::move(t).value();
+    return kExitOk;
+  }
+  auto t = sim::builtin_trace(a.trace, a.seed);
+  if (!t.ok()) {
+    return failed(ctx, kExitUsage,
+                  fmt::format("--trace {}: no such file, and not a built-in trace ({})", a.trace,
+                              t.status().message()));
+  }
+  trace = std::move(t).value();
+  return kExitOk;
+}
+
+// The SVG chart of every policy's run; false when the file cannot be written.
+bool write_plot(const std::string& path, const std::vector<sim::SimResult>& results,
+                const std::string& trace_name) {
+  std::vector<sim::PlotSeries> series;
+  series.reserve(results.size());
+  for (const sim::SimResult& r : results) series.push_back({r.policy, r.series});
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << sim::render_svg(series, fmt::format("dsl auto simulate: {}", trace_name));
+  return static_cast<bool>(f.flush());
+}
+
+nlohmann::json simulate_json(const sim::Trace& trace, const sim::SimOptions& opts,
+                             const std::vector<sim::SimResult>& results,
+                             const std::optional<sim::RecordedRun>& recorded) {
+  nlohmann::json data = {{"trace", trace.name},
+                         {"items", trace.items.size()},
+                         {"interval_s", opts.interval_s},
+                         {"startup_lag_s", opts.startup_lag_s},
+                         {"results", nlohmann::json::array()}};
+  for (const sim::SimResult& r : results) data["results"].push_back(result_json(r));
+  if (recorded) {
+    data["recorded"] = {{"actions", actions_json(recorded->actions)},
+                        {"first_cycle_s", recorded->first_cycle_s}};
+  }
+  return data;
+}
+
+// The text report: the results table, then the recorded scale actions.
+void print_tables(const Context& ctx, const sim::Trace& trace, const sim::SimOptions& opts,
+                  const std::vector<sim::SimResult>& results,
+                  const std::optional<sim::RecordedRun>& recorded) {
+  const double span = trace.items.back().at_s;
+  std::string heading =
+      fmt::format("Simulation  {}  {} items over {:.0f} s, cycle every {} s, start-up lag {} s",
+                  trace.name, trace.items.size(), span, opts.interval_s, opts.startup_lag_s);
+  *ctx.out << render_table(heading, results, ctx.style);
+  if (recorded) {
+    *ctx.out << fmt::format("recorded: {} scale actions", recorded->actions.size());
+    for (const sim::ScaleAction& x : recorded->actions) {
+      *ctx.out << fmt::format("  {:.0f}s {}→{}", x.at_s, x.from, x.target);
+    }
+    *ctx.out << "\n";
+  }
+}
+
 }  // namespace
 
 void add_simulate_command(CLI::App& auto_group, SimulateArgs& a) {
@@ -143,23 +212,8 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
     opts.first_cycle_s = recorded->first_cycle_s;
     if (a.startup_lag_s < 0) opts.startup_lag_s = recorded->startup_lag_s;
     if (a.initial_agents < 0) opts.initial_agents = 0;
-  } else if (fs::exists(a.trace) || a.trace.find_first_of("/.") != std::string::npos) {
-    auto t = sim::load_trace(a.trace);
-    if (!t.ok()) {
-      const bool unreadable =
-          t.status().code() == ErrorCode::kNotFound || t.status().code() == ErrorCode::kIo;
-      return failed(ctx, unreadable ? kExitFailure : kExitUsage,
-                    unreadable ? t.status().message() : a.trace + ": " + t.status().message());
-    }
-    trace = std::move(t).value();
-  } else {
-    auto t = sim::builtin_trace(a.trace, a.seed);
-    if (!t.ok()) {
-      return failed(ctx, kExitUsage,
-                    fmt::format("--trace {}: no such file, and not a built-in trace ({})", a.trace,
-                                t.status().message()));
-    }
-    trace = std::move(t).value();
+  } else if (const int code = read_trace(ctx, a, trace); code != kExitOk) {
+    return code;
   }
 
   const std::vector<std::string> names =
@@ -173,25 +227,11 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
     results.push_back(std::move(r).value());
   }
 
-  if (!a.plot.empty()) {
-    std::vector<sim::PlotSeries> series;
-    series.reserve(results.size());
-    for (const sim::SimResult& r : results) series.push_back({r.policy, r.series});
-    std::ofstream f(a.plot, std::ios::binary | std::ios::trunc);
-    f << sim::render_svg(series, fmt::format("dsl auto simulate: {}", trace.name));
-    if (!f.flush()) return failed(ctx, kExitFailure, "cannot write " + a.plot);
+  if (!a.plot.empty() && !write_plot(a.plot, results, trace.name)) {
+    return failed(ctx, kExitFailure, "cannot write " + a.plot);
   }
 
-  nlohmann::json data = {{"trace", trace.name},
-                         {"items", trace.items.size()},
-                         {"interval_s", opts.interval_s},
-                         {"startup_lag_s", opts.startup_lag_s},
-                         {"results", nlohmann::json::array()}};
-  for (const sim::SimResult& r : results) data["results"].push_back(result_json(r));
-  if (recorded) {
-    data["recorded"] = {{"actions", actions_json(recorded->actions)},
-                        {"first_cycle_s", recorded->first_cycle_s}};
-  }
+  const nlohmann::json data = simulate_json(trace, opts, results, recorded);
   if (ctx.json || a.format == "json") {
     nlohmann::json out = data;
     if (ctx.json) {  // the envelope, with the results also at the top level
@@ -201,18 +241,7 @@ int run_simulate(const Context& ctx, const SimulateArgs& a) {
     *ctx.out << dump_json(out, 2) << "\n";
     return kExitOk;
   }
-  const double span = trace.items.back().at_s;
-  std::string heading =
-      fmt::format("Simulation  {}  {} items over {:.0f} s, cycle every {} s, start-up lag {} s",
-                  trace.name, trace.items.size(), span, opts.interval_s, opts.startup_lag_s);
-  *ctx.out << render_table(heading, results, ctx.style);
-  if (recorded) {
-    *ctx.out << fmt::format("recorded: {} scale actions", recorded->actions.size());
-    for (const sim::ScaleAction& x : recorded->actions) {
-      *ctx.out << fmt::format("  {:.0f}s {}→{}", x.at_s, x.from, x.target);
-    }
-    *ctx.out << "\n";
-  }
+  print_tables(ctx, trace, opts, results, recorded);
   if (!a.plot.empty()) *ctx.out << "plot: " << a.plot << "\n";
   return kExitOk;
 }

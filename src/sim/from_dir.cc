@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "dslmodel/capacity.h"
 #include "dslmodel/decision.h"
@@ -20,26 +22,26 @@ double since(TimePoint origin, TimePoint t) {
   return std::chrono::duration<double>(t - origin).count();
 }
 
-}  // namespace
+// A recorded item before the clock's origin is known.
+struct Raw {
+  std::string id;
+  TimePoint created;
+  std::optional<double> duration_s;
+  std::int64_t priority = 0;
+};
 
-Result<RecordedRun> read_recorded_run(const Config& config) {
-  store::DirStore dir(config.coordination_dir, config.store);
-  auto snap = dir.snapshot();
-  if (!snap.ok()) return snap.status();
-  journal::FileJournal file(std::filesystem::path(dir.state_dir()) / "journal.jsonl");
-  auto entries = file.read_all();
-  if (!entries.ok()) return entries.status();
+struct RawItems {
+  std::vector<Raw> items;
+  double fallback_s = 0.0;  // the duration of items without one: the mean of the known ones
+};
 
-  struct Raw {
-    std::string id;
-    TimePoint created;
-    std::optional<double> duration_s;
-    std::int64_t priority = 0;
-  };
-  std::vector<Raw> raw;
+// Every work and completed record with a creation time; completed records run for their
+// duration (else finished - claimed_at).
+RawItems raw_items(const Snapshot& snap, const Config& config) {
+  RawItems out;
   double known = 0.0;
   int known_n = 0;
-  for (const CompletedRecord& c : snap->completed) {
+  for (const CompletedRecord& c : snap.completed) {
     if (!c.created) continue;
     std::optional<double> d;
     if (c.duration) {
@@ -51,21 +53,63 @@ Result<RecordedRun> read_recorded_run(const Config& config) {
       known += *d;
       ++known_n;
     }
-    raw.push_back({c.id, *c.created, d, 0});
+    out.items.push_back({c.id, *c.created, d, 0});
   }
-  for (const WorkRecord& w : snap->work) {
-    if (w.created) raw.push_back({w.id, *w.created, std::nullopt, w.priority});
+  for (const WorkRecord& w : snap.work) {
+    if (w.created) out.items.push_back({w.id, *w.created, std::nullopt, w.priority});
   }
-  if (raw.empty()) {
+  out.fallback_s = known_n > 0
+                       ? known / known_n
+                       : std::chrono::duration<double>(config.policy.default_service_time).count();
+  return out;
+}
+
+// The items on the run's clock, in arrival order (stable).
+std::vector<TraceItem> trace_items(const RawItems& raw, TimePoint origin) {
+  std::vector<TraceItem> items;
+  for (const Raw& r : raw.items) {
+    items.push_back({since(origin, r.created),
+                     std::max(0.001, r.duration_s.value_or(raw.fallback_s)), r.priority, r.id});
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const TraceItem& a, const TraceItem& b) { return a.at_s < b.at_s; });
+  return items;
+}
+
+// The executed scale decisions of the journal, on the run's clock.
+std::vector<ScaleAction> scale_actions(const std::vector<JournalEntry>& entries, TimePoint origin) {
+  std::vector<ScaleAction> actions;
+  for (const JournalEntry& e : entries) {
+    const Decision& d = e.decision;
+    if (e.outcome != Outcome::kExecuted ||
+        (d.type != decision_type::kScaleUp && d.type != decision_type::kScaleDown)) {
+      continue;
+    }
+    const int current = d.scale ? static_cast<int>(d.scale->current_agents.value_or(0)) : 0;
+    const int target = d.scale ? static_cast<int>(d.scale->target_agents) : 0;
+    actions.push_back({since(origin, e.at), d.type, current, target, d.reason});
+  }
+  return actions;
+}
+
+}  // namespace
+
+Result<RecordedRun> read_recorded_run(const Config& config) {
+  store::DirStore dir(config.coordination_dir, config.store);
+  auto snap = dir.snapshot();
+  if (!snap.ok()) return snap.status();
+  journal::FileJournal file(std::filesystem::path(dir.state_dir()) / "journal.jsonl");
+  auto entries = file.read_all();
+  if (!entries.ok()) return entries.status();
+
+  const RawItems raw = raw_items(*snap, config);
+  if (raw.items.empty()) {
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("{} holds no work or completed record with a \"created\" time",
                               config.coordination_dir));
   }
-  const double fallback =
-      known_n > 0 ? known / known_n
-                  : std::chrono::duration<double>(config.policy.default_service_time).count();
   RecordedRun run;
-  run.origin = std::min_element(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
+  run.origin = std::min_element(raw.items.begin(), raw.items.end(), [](const Raw& a, const Raw& b) {
                  return a.created < b.created;
                })->created;
   std::optional<TimePoint> first_entry;
@@ -76,23 +120,8 @@ Result<RecordedRun> read_recorded_run(const Config& config) {
   run.first_cycle_s = first_entry ? since(run.origin, *first_entry) : 0.0;
 
   run.trace.name = std::filesystem::path(config.coordination_dir).filename().string();
-  for (const Raw& r : raw) {
-    run.trace.items.push_back({since(run.origin, r.created),
-                               std::max(0.001, r.duration_s.value_or(fallback)), r.priority, r.id});
-  }
-  std::stable_sort(run.trace.items.begin(), run.trace.items.end(),
-                   [](const TraceItem& a, const TraceItem& b) { return a.at_s < b.at_s; });
-
-  for (const JournalEntry& e : *entries) {
-    const Decision& d = e.decision;
-    if (e.outcome != Outcome::kExecuted ||
-        (d.type != decision_type::kScaleUp && d.type != decision_type::kScaleDown)) {
-      continue;
-    }
-    const int current = d.scale ? static_cast<int>(d.scale->current_agents.value_or(0)) : 0;
-    const int target = d.scale ? static_cast<int>(d.scale->target_agents) : 0;
-    run.actions.push_back({since(run.origin, e.at), d.type, current, target, d.reason});
-  }
+  run.trace.items = trace_items(raw, run.origin);
+  run.actions = scale_actions(*entries, run.origin);
   const DecisionHistory history = journal::history_from_journal(*entries);
   const TimePoint end = first_entry ? entries->back().at : run.origin;
   run.trace.run_until_s = since(run.origin, end);

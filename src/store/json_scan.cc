@@ -68,6 +68,14 @@ class Scanner {
   bool escape(std::string* out);
   bool hex4(std::uint32_t& cp);
   bool number(Field* f);
+  // Moves past a number's grammar; false when there is none. `integer` is cleared by a fraction
+  // or an exponent.
+  bool skip_number(bool& integer);
+  // The number [start, p_) as a 64-bit integer (unsigned unless negative) into *f; false when it
+  // does not fit.
+  bool store_integer(const unsigned char* start, bool negative, Field* f);
+  // The number [start, p_) as a double into *f, or as out of range when it overflows.
+  void store_float(const unsigned char* start, Field* f);
   bool literal(const char* word, std::size_t len);
 
   const unsigned char* begin_;
@@ -272,15 +280,22 @@ bool Scanner::escape(std::string* out) {
 
 bool Scanner::number(Field* f) {
   const unsigned char* start = p_;
-  bool negative = at('-');
-  if (negative) ++p_;
+  const bool negative = at('-');
+  bool integer = true;
+  if (!skip_number(integer)) return false;
+  if (integer && store_integer(start, negative, f)) return true;
+  store_float(start, f);
+  return true;
+}
+
+bool Scanner::skip_number(bool& integer) {
+  if (at('-')) ++p_;
   if (p_ >= end_ || !is_digit(*p_)) return false;
   if (*p_ == '0') {
     ++p_;
   } else {
     while (p_ < end_ && is_digit(*p_)) ++p_;
   }
-  bool integer = true;
   if (at('.')) {
     ++p_;
     integer = false;
@@ -294,27 +309,33 @@ bool Scanner::number(Field* f) {
     if (p_ >= end_ || !is_digit(*p_)) return false;
     while (p_ < end_ && is_digit(*p_)) ++p_;
   }
+  return true;
+}
+
+bool Scanner::store_integer(const unsigned char* start, bool negative, Field* f) {
   const char* b = reinterpret_cast<const char*>(start);
   const char* e = reinterpret_cast<const char*>(p_);
-  if (integer && !negative) {
+  if (!negative) {
     std::uint64_t u = 0;
-    if (std::from_chars(b, e, u).ec == std::errc()) {
-      if (f != nullptr) {
-        f->type = JType::kUnsigned;
-        f->u = u;
-      }
-      return true;
+    if (std::from_chars(b, e, u).ec != std::errc()) return false;
+    if (f != nullptr) {
+      f->type = JType::kUnsigned;
+      f->u = u;
     }
-  } else if (integer) {
-    std::int64_t i = 0;
-    if (std::from_chars(b, e, i).ec == std::errc()) {
-      if (f != nullptr) {
-        f->type = JType::kInt;
-        f->i = i;
-      }
-      return true;
-    }
+    return true;
   }
+  std::int64_t i = 0;
+  if (std::from_chars(b, e, i).ec != std::errc()) return false;
+  if (f != nullptr) {
+    f->type = JType::kInt;
+    f->i = i;
+  }
+  return true;
+}
+
+void Scanner::store_float(const unsigned char* start, Field* f) {
+  const char* b = reinterpret_cast<const char*>(start);
+  const char* e = reinterpret_cast<const char*>(p_);
   // Like nlohmann (strtod): underflow reads as 0 or a denormal. Overflow, which nlohmann makes
   // an error of the whole text, is a value of its own here.
   double d = 0;
@@ -331,13 +352,12 @@ bool Scanner::number(Field* f) {
       f->type = JType::kOutOfRange;
       f->s.assign(b, e);
     }
-    return true;
+    return;
   }
   if (f != nullptr) {
     f->type = JType::kFloat;
     f->d = d;
   }
-  return true;
 }
 
 bool Scanner::literal(const char* word, std::size_t len) {
