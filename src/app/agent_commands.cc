@@ -16,12 +16,12 @@
 #include <thread>
 
 #include "agent/agent.h"
-#include "factory/actuator_factory.h"
-#include "factory/backends.h"
 #include "app/bounds.h"
 #include "app/observability.h"
 #include "app/signals.h"
 #include "core/json_text.h"
+#include "factory/actuator_factory.h"
+#include "factory/backends.h"
 
 namespace dslmodel::app {
 namespace {

@@ -1,8 +1,8 @@
 #include "app/observability.h"
 
-#include "factory/backends.h"
 #include "app/commands.h"
 #include "core/json_text.h"
+#include "factory/backends.h"
 #include "telemetry/file_exporter.h"
 #include "telemetry/otel_env.h"
 #include "telemetry/otlp_http_exporter.h"

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "factory/backends.h"
 #include "core/json_text.h"
 #include "dslmodel/time.h"
+#include "factory/backends.h"
 #include "platform/files.h"
 
 namespace dslmodel::app {

@@ -6,9 +6,9 @@
 #include <ostream>
 #include <string>
 
-#include "factory/backends.h"
 #include "app/settings.h"
 #include "core/json_text.h"
+#include "factory/backends.h"
 
 namespace dslmodel::app {
 namespace {

@@ -7,10 +7,10 @@
 #include <limits>
 #include <ostream>
 
-#include "factory/backends.h"
 #include "app/bounds.h"
 #include "core/json_text.h"
 #include "dslmodel/time.h"
+#include "factory/backends.h"
 
 namespace dslmodel::app {
 namespace {
