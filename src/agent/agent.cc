@@ -86,7 +86,7 @@ const char* to_string(FinishOutcome o) {
 
 }  // namespace
 
-struct Agent::Outcome {
+struct Agent::RunResult {
   Completion completion;
   bool cancelled = false;  // cut short by a stop: release, do not finish
 };
@@ -139,7 +139,7 @@ bool Agent::should_claim(const std::stop_token& stop) const {
 void Agent::process(const WorkItem& item, const std::stop_token& stop) {
   spdlog::info("agent {}: claimed {} (attempt {})", cfg_.id, item.id, item.attempts + 1);
   if (stop.stop_requested()) {
-    Outcome unrun;
+    RunResult unrun;
     unrun.cancelled = true;
     report(item, unrun);
     return;
@@ -147,8 +147,8 @@ void Agent::process(const WorkItem& item, const std::stop_token& stop) {
   report(item, execute(item, stop));
 }
 
-Agent::Outcome Agent::execute(const WorkItem& item, const std::stop_token& stop) {
-  Outcome o;
+Agent::RunResult Agent::execute(const WorkItem& item, const std::stop_token& stop) {
+  RunResult o;
   if (item.command_invalid) {
     o.completion = refused_completion(kInvalidCommandError);
   } else if (!item.command.empty()) {
@@ -163,8 +163,8 @@ Agent::Outcome Agent::execute(const WorkItem& item, const std::stop_token& stop)
   return o;
 }
 
-Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> argv,
-                                std::string input, const std::stop_token& stop) {
+Agent::RunResult Agent::supervise(const WorkItem& item, std::vector<std::string> argv,
+                                  std::string input, const std::stop_token& stop) {
   ChildSpec spec = child_spec(cfg_, item, std::move(argv), std::move(input));
   ChildWatch w;
   spec.on_start = [&w](const StartedChild& c) {
@@ -192,7 +192,7 @@ Agent::Outcome Agent::supervise(const WorkItem& item, std::vector<std::string> a
     w.cv.notify_all();
   });
   const Result<ChildResult> result = watch_child(item, w, stop);
-  Outcome o;
+  RunResult o;
   o.completion = completion_of(result, spec.timeout);
   o.cancelled = result.ok() && result->cancelled;
   return o;
@@ -243,7 +243,7 @@ void Agent::note_processes(const WorkItem& item, const StartedChild& child) {
   }
 }
 
-void Agent::report(const WorkItem& item, const Outcome& o) {
+void Agent::report(const WorkItem& item, const RunResult& o) {
   std::string result;
   if (o.cancelled) {
     Status s = queue_.release(item, cfg_.id);
@@ -280,7 +280,7 @@ void Agent::report(const WorkItem& item, const Outcome& o) {
   record(item, o, result);
 }
 
-void Agent::record(const WorkItem& item, const Outcome& o, const std::string& result) {
+void Agent::record(const WorkItem& item, const RunResult& o, const std::string& result) {
   ++sequence_;
   const nlohmann::json metrics = {{"agent", cfg_.id},
                                   {"item", item.id},
@@ -297,7 +297,7 @@ void Agent::record(const WorkItem& item, const Outcome& o, const std::string& re
   }
 }
 
-void Agent::export_span(const WorkItem& item, const Outcome& o, const std::string& result) {
+void Agent::export_span(const WorkItem& item, const RunResult& o, const std::string& result) {
   const auto end =
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
   SpanData s;

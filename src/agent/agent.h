@@ -73,21 +73,21 @@ class Agent {
   const AgentConfig& config() const { return cfg_; }
 
  private:
-  struct Outcome;
+  struct RunResult;
   struct ChildWatch;
 
   bool should_claim(const std::stop_token& stop) const;
   void process(const WorkItem& item, const std::stop_token& stop);
-  Outcome execute(const WorkItem& item, const std::stop_token& stop);
-  Outcome supervise(const WorkItem& item, std::vector<std::string> argv, std::string input,
-                    const std::stop_token& stop);
+  RunResult execute(const WorkItem& item, const std::stop_token& stop);
+  RunResult supervise(const WorkItem& item, std::vector<std::string> argv, std::string input,
+                      const std::stop_token& stop);
   // Heartbeats until the child is done ("busy", "draining" once stopped) and notes its processes
   // on the claim as soon as it runs. Returns the child's result.
   Result<ChildResult> watch_child(const WorkItem& item, ChildWatch& w, const std::stop_token& stop);
   void note_processes(const WorkItem& item, const StartedChild& child);
-  void report(const WorkItem& item, const Outcome& outcome);
-  void record(const WorkItem& item, const Outcome& outcome, const std::string& result);
-  void export_span(const WorkItem& item, const Outcome& outcome, const std::string& result);
+  void report(const WorkItem& item, const RunResult& outcome);
+  void record(const WorkItem& item, const RunResult& outcome, const std::string& result);
+  void export_span(const WorkItem& item, const RunResult& outcome, const std::string& result);
   void wait_idle(const std::stop_token& stop);
   void heartbeat(const std::string& status, const std::string& current_work = {});
   void heartbeat_if_due(const std::string& status, const std::string& current_work);
