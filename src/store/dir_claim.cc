@@ -91,18 +91,13 @@ Result<std::optional<WorkItem>> DirWorkQueue::claim_from_cache(const std::string
 
 Result<std::optional<WorkItem>> DirWorkQueue::claim_next(const std::string& agent_id,
                                                          Seconds lease) {
-  if (!detail::valid_record_id(agent_id)) {
-    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid agent id \"{}\"", agent_id));
-  }
-  bool listed = false;
-  if (next_ >= candidates_.size() || clock_->steady_now() - listed_at_ >= candidate_max_age_) {
-    if (Status s = refill(); !s.ok()) return s;
-    listed = true;
-  }
-  Result<std::optional<WorkItem>> got = claim_from_cache(agent_id, lease);
-  if (!got.ok() || got->has_value() || listed) return got;
-  if (Status s = refill(); !s.ok()) return s;  // the cache ran dry: list once more
-  return claim_from_cache(agent_id, lease);
+  return detail::claim_next_from_cache(
+      agent_id,
+      [&] {
+        return next_ >= candidates_.size() ||
+               clock_->steady_now() - listed_at_ >= candidate_max_age_;
+      },
+      [&] { return refill(); }, [&] { return claim_from_cache(agent_id, lease); });
 }
 
 Status DirWorkQueue::write_completion(const std::string& id, const std::string& text,
@@ -134,21 +129,29 @@ Status DirWorkQueue::finalize_work(const std::string& id) {
   return moved.ok() ? Status::Ok() : moved.status();
 }
 
-Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::string& agent_id,
-                                           const Completion& completion) {
+Result<DirWorkQueue::ClaimedRecord> DirWorkQueue::load_claimed(const WorkItem& claimed,
+                                                               const std::string& agent_id) {
   if (!detail::valid_record_id(claimed.id)) {
     return Status(ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id));
   }
   Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
   if (!guard.ok()) return guard.status();
-  const std::string work = "work_" + claimed.id + ".json";
+  std::string work = "work_" + claimed.id + ".json";
   Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
   if (!rec.ok()) {
     if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
     return rec.status();
   }
-  ojson& doc = rec->doc;
-  if (Status s = check_claim(doc, claimed, agent_id); !s.ok()) return s;
+  if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
+  return ClaimedRecord{std::move(*guard), std::move(work), std::move(*rec)};
+}
+
+Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::string& agent_id,
+                                           const Completion& completion) {
+  Result<ClaimedRecord> held = load_claimed(claimed, agent_id);
+  if (!held.ok()) return held.status();
+  const std::string& work = held->work;
+  ojson& doc = held->rec.doc;
   const TimePoint now = clock_->now();
   const std::int64_t attempts = detail::int_or(doc, "attempts", 0) + 1;
   const std::int64_t max_attempts = detail::int_or(doc, "max_attempts", WorkItem{}.max_attempts);
@@ -170,21 +173,13 @@ Result<FinishOutcome> DirWorkQueue::finish(const WorkItem& claimed, const std::s
 
 Status DirWorkQueue::edit_claimed(const WorkItem& claimed, const std::string& agent_id,
                                   const std::function<void(ojson&)>& edit, bool durable) {
-  if (!detail::valid_record_id(claimed.id)) {
-    return {ErrorCode::kInvalidArgument, fmt::format("invalid work id \"{}\"", claimed.id)};
-  }
-  Result<detail::ItemLocks::Guard> guard = locks_.lock(claimed.id);
-  if (!guard.ok()) return guard.status();
-  const std::string work = "work_" + claimed.id + ".json";
-  Result<detail::LoadedRecord> rec = detail::load_record(dir_ / work, cfg_.max_file_size);
-  if (!rec.ok()) {
-    if (rec.status().code() == ErrorCode::kNotFound) return lost(claimed.id, "no longer queued");
-    return rec.status();
-  }
-  if (Status s = check_claim(rec->doc, claimed, agent_id); !s.ok()) return s;
-  edit(rec->doc);
-  if (durable) return platform::atomic_write_file(dir_ / work, dump_json(rec->doc));
-  return detail::write_replace(dir_ / work, dump_json(rec->doc), detail::Sync::kNone);
+  Result<ClaimedRecord> held = load_claimed(claimed, agent_id);
+  if (!held.ok()) return held.status();
+  const std::string& work = held->work;
+  ojson& doc = held->rec.doc;
+  edit(doc);
+  if (durable) return platform::atomic_write_file(dir_ / work, dump_json(doc));
+  return detail::write_replace(dir_ / work, dump_json(doc), detail::Sync::kNone);
 }
 
 Status DirWorkQueue::release(const WorkItem& claimed, const std::string& agent_id) {

@@ -45,6 +45,7 @@
 #include "dslmodel/config.h"
 #include "dslmodel/work_queue.h"
 #include "store/item_lock.h"
+#include "store/work_item.h"
 
 namespace dslmodel::store {
 
@@ -55,39 +56,30 @@ class DirWorkQueue final : public WorkQueue {
   explicit DirWorkQueue(std::filesystem::path dir, StoreConfig cfg = {},
                         const Clock* clock = nullptr);
 
-  // The WorkQueue contract (dslmodel/work_queue.h), on files. Specific to the directory:
-  // add() creates work_<id>.json with create-noreplace; kNotFound when the directory does not
-  // exist.
+  // WorkQueue (dslmodel/work_queue.h), on files. Specific to the directory:
+  // - add() creates work_<id>.json with create-noreplace; kNotFound when the directory does not
+  //   exist.
+  // - claim_next(): candidates come from a cache filled by one listing pass and refilled when
+  //   used up or older than candidate_max_age(), so an item added by another process may wait
+  //   that long before it is preferred. kNotFound: the directory does not exist; kIo: a lock or
+  //   write failed.
+  // - finish() runs under the item lock. The work file moves to archive/done/ after the
+  //   completion is written; when it cannot be moved the outcome is still returned: the claimed
+  //   work file is finalized by the engine (kFinalize).
+  // - heartbeat() and record_telemetry() are atomic, not fsynced.
+  // - list() skips unreadable or invalid files.
+  // - requeue() runs under the item lock; a dead record comes back by rename-noreplace.
   Result<std::string> add(const NewWork& work) override;
-
-  // Candidates come from a cache filled by one listing pass and refilled when used up or older
-  // than candidate_max_age(), so an item added by another process may wait that long before it
-  // is preferred. kNotFound: the directory does not exist; kIo: a lock or write failed.
   Result<std::optional<WorkItem>> claim_next(const std::string& agent_id, Seconds lease) override;
-
-  // Under the item lock. The work file moves to archive/done/ after the completion is written;
-  // when it cannot be moved the outcome is still returned: the claimed work file is finalized by
-  // the engine (kFinalize).
   Result<FinishOutcome> finish(const WorkItem& claimed, const std::string& agent_id,
                                const Completion& completion) override;
-
   Status release(const WorkItem& claimed, const std::string& agent_id) override;
-
   Status note_processes(const WorkItem& claimed, const std::string& agent_id,
                         const ClaimProcesses& processes) override;
-
-  // Atomic, not fsynced.
   Status heartbeat(const AgentState& agent) override;
-
-  // Atomic, not fsynced.
   Status record_telemetry(const std::string& id, const nlohmann::json& metrics) override;
-
-  // Unreadable or invalid files are skipped.
   Result<std::vector<WorkItem>> list(const std::string& status) override;
-
   Result<nlohmann::json> show(const std::string& id) override;
-
-  // Under the item lock; a dead record comes back by rename-noreplace.
   Status requeue(const std::string& id) override;
 
   // How long the claim candidate cache is trusted; default 2 s. Zero: relist before every claim.
@@ -111,6 +103,14 @@ class DirWorkQueue final : public WorkQueue {
   Result<std::optional<WorkItem>> claim_from_cache(const std::string& agent_id, Seconds lease);
   Status write_completion(const std::string& id, const std::string& text, bool& duplicate);
   Status finalize_work(const std::string& id);
+  // Under the item's lock: work_<id>.json of `claimed`, read, once `agent_id` still holds the
+  // claim. The shared part of finish and edit_claimed.
+  struct ClaimedRecord {
+    detail::ItemLocks::Guard guard;
+    std::string work;  // the record's file name
+    detail::LoadedRecord rec;
+  };
+  Result<ClaimedRecord> load_claimed(const WorkItem& claimed, const std::string& agent_id);
   // Under the item's lock: reads work_<id>.json, checks `agent_id` still holds the claim, applies
   // `edit` and writes it back (fsynced when `durable`). The shared part of release and
   // note_processes.

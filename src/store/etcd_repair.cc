@@ -8,6 +8,7 @@
 #include "core/records.h"
 #include "store/claim_processes.h"
 #include "store/etcd_keys.h"
+#include "store/etcd_names.h"
 #include "store/etcd_queue_util.h"
 #include "store/etcd_txn.h"
 #include "store/record_parse.h"
@@ -15,15 +16,6 @@
 
 namespace dslmodel::store::etcd_exec {
 namespace {
-
-using json = nlohmann::json;
-using etcd::Compare;
-using etcd::KeyValue;
-using etcd::TxnOp;
-
-StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
-
-StepChoice commit_with(Txn txn) { return {std::move(txn), ""}; }
 
 using detail::unchanged;
 

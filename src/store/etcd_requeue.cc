@@ -5,6 +5,7 @@
 #include "core/records.h"
 #include "etcd/client.h"
 #include "store/etcd_keys.h"
+#include "store/etcd_names.h"
 #include "store/etcd_queue_util.h"
 #include "store/etcd_work_queue.h"
 #include "store/queue_rules.h"
@@ -13,15 +14,10 @@
 
 namespace dslmodel::store {
 
-using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
 using detail::busy;
 using detail::kRounds;
 using detail::parse_object;
 using detail::unchanged;
-using etcd::Compare;
-using etcd::KeyValue;
-using etcd::TxnOp;
 
 namespace {
 

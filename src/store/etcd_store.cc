@@ -12,6 +12,7 @@
 #include "core/json_text.h"
 #include "etcd/client.h"
 #include "store/etcd_keys.h"
+#include "store/etcd_names.h"
 #include "store/etcd_txn.h"
 #include "store/record_parse.h"
 #include "store/repair_plan.h"
@@ -19,12 +20,6 @@
 
 namespace dslmodel::store {
 namespace {
-
-using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
-using etcd::Compare;
-using etcd::KeyValue;
-using etcd::TxnOp;
 
 constexpr int kRaceAttempts = 5;
 

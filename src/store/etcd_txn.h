@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dslmodel/config.h"
@@ -41,6 +42,12 @@ struct StepChoice {
   std::optional<Txn> txn;
   std::string verdict;
 };
+
+// A choice of no write, with verdict `why`.
+inline StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
+
+// A choice to commit `txn`.
+inline StepChoice commit_with(Txn txn) { return {std::move(txn), ""}; }
 
 // The key of record `file` under the prefix ("" when it names none).
 std::string key_of(const Ctx& ctx, std::string_view file);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "store/etcd_keys.h"
+#include "store/etcd_names.h"
 #include "store/etcd_queue_util.h"
 #include "store/etcd_txn.h"
 #include "store/record_parse.h"
@@ -12,13 +13,6 @@
 
 namespace dslmodel::store::etcd_exec {
 namespace {
-
-using json = nlohmann::json;
-using etcd::Compare;
-using etcd::KeyValue;
-using etcd::TxnOp;
-
-StepChoice verdict(std::string why) { return {std::nullopt, std::move(why)}; }
 
 using detail::unchanged;
 

@@ -193,18 +193,12 @@ Result<std::optional<WorkItem>> EtcdWorkQueue::claim_from_cache(const std::strin
 
 Result<std::optional<WorkItem>> EtcdWorkQueue::claim_next(const std::string& agent_id,
                                                           Seconds lease) {
-  if (!detail::valid_record_id(agent_id)) {
-    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid agent id \"{}\"", agent_id));
-  }
-  bool listed = false;
-  if (candidates_.empty() || clock_->steady_now() - listed_at_ >= candidate_max_age_) {
-    if (Status s = refill(); !s.ok()) return s;
-    listed = true;
-  }
-  Result<std::optional<WorkItem>> got = claim_from_cache(agent_id, lease);
-  if (!got.ok() || got->has_value() || listed) return got;
-  if (Status s = refill(); !s.ok()) return s;  // the cache ran dry: list once more
-  return claim_from_cache(agent_id, lease);
+  return detail::claim_next_from_cache(
+      agent_id,
+      [&] {
+        return candidates_.empty() || clock_->steady_now() - listed_at_ >= candidate_max_age_;
+      },
+      [&] { return refill(); }, [&] { return claim_from_cache(agent_id, lease); });
 }
 
 Result<FinishOutcome> EtcdWorkQueue::finish(const WorkItem& claimed, const std::string& agent_id,

@@ -56,45 +56,36 @@ class EtcdWorkQueue final : public WorkQueue {
   EtcdWorkQueue(std::shared_ptr<etcd::Client> client, std::string prefix, StoreConfig cfg = {},
                 const Clock* clock = nullptr);
 
-  // The WorkQueue contract (dslmodel/work_queue.h), on keys. Specific to etcd: add() is a
-  // transaction that requires P/work/<id>, P/completed/<id> and P/dead/<id> absent (kConflict
-  // when the item exists queued, completed or dead).
+  // WorkQueue (dslmodel/work_queue.h), on keys. Specific to etcd:
+  // - add() is a transaction that requires P/work/<id>, P/completed/<id> and P/dead/<id> absent
+  //   (kConflict when the item exists queued, completed or dead).
+  // - claim_next() takes the best candidate or, to spread racing agents, one of the next few
+  //   after it (set_claim_spread). Candidates (with their values and revisions) come from a
+  //   cache filled by one listing of P/work/ and refilled when used up or older than
+  //   candidate_max_age(), so a claim is usually one transaction.
+  // - finish(), on success or failure with no attempts left: ONE transaction puts
+  //   P/completed/<id>, deletes P/work/<id> and puts its archive/done copy (and moves a stale
+  //   failed completion to archive/retried/).
+  // - list() skips records over the size limit.
+  // - show() reads every place at one revision.
+  // - requeue() is one transaction.
+  // - wait_for_work() watches P/work/ from just after the last revision this queue read or
+  //   wrote, returning at the first put of a pending record (an item added, released, retried or
+  //   requeued by anyone; claims do not wake it), after max_wait, or once `stop` is requested.
+  //   When the watch cannot be set up or breaks (etcd down), it waits out the rest of max_wait
+  //   interruptibly instead.
   Result<std::string> add(const NewWork& work) override;
-
-  // The best candidate or, to spread racing agents, one of the next few after it
-  // (set_claim_spread). Candidates (with their values and revisions) come from a cache filled by
-  // one listing of P/work/ and refilled when used up or older than candidate_max_age(), so a
-  // claim is usually one transaction.
   Result<std::optional<WorkItem>> claim_next(const std::string& agent_id, Seconds lease) override;
-
-  // Success, or failure with no attempts left: ONE transaction puts P/completed/<id>, deletes
-  // P/work/<id> and puts its archive/done copy (and moves a stale failed completion to
-  // archive/retried/).
   Result<FinishOutcome> finish(const WorkItem& claimed, const std::string& agent_id,
                                const Completion& completion) override;
-
   Status release(const WorkItem& claimed, const std::string& agent_id) override;
-
   Status note_processes(const WorkItem& claimed, const std::string& agent_id,
                         const ClaimProcesses& processes) override;
-
   Status heartbeat(const AgentState& agent) override;
-
   Status record_telemetry(const std::string& id, const nlohmann::json& metrics) override;
-
-  // Records over the size limit are skipped.
   Result<std::vector<WorkItem>> list(const std::string& status) override;
-
-  // Every place is read at one revision.
   Result<nlohmann::json> show(const std::string& id) override;
-
-  // One transaction.
   Status requeue(const std::string& id) override;
-
-  // Watches P/work/ from just after the last revision this queue read or wrote, returning at the
-  // first put of a pending record (an item added, released, retried or requeued by anyone; claims
-  // do not wake it), after max_wait, or once `stop` is requested. Blocks. When the watch cannot
-  // be set up or breaks (etcd down), waits out the rest of max_wait interruptibly instead.
   void wait_for_work(std::chrono::milliseconds max_wait, std::stop_token stop) override;
 
   // How long the claim candidate cache is trusted; default 2 s. Zero: relist before every claim.

@@ -3,6 +3,8 @@
 // which list() returns. Pure functions; thread-safe.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -40,5 +42,25 @@ std::string status_filter(std::string_view status);
 // snapshot would count (parse_work), whose status (missing = "pending") matches `want`.
 std::optional<WorkItem> listed_item(std::string_view name, std::string_view bytes,
                                     std::string_view want);
+
+// The claim_next() rule both queues share: `agent_id` must be a valid record id; the candidate
+// cache is refilled first when `stale()`, and once more when a claim from it (`claim()`) finds
+// nothing in a cache it did not just list.
+template <typename Stale, typename Refill, typename Claim>
+Result<std::optional<WorkItem>> claim_next_from_cache(const std::string& agent_id, Stale stale,
+                                                      Refill refill, Claim claim) {
+  if (!valid_record_id(agent_id)) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("invalid agent id \"{}\"", agent_id));
+  }
+  bool listed = false;
+  if (stale()) {
+    if (Status s = refill(); !s.ok()) return s;
+    listed = true;
+  }
+  Result<std::optional<WorkItem>> got = claim();
+  if (!got.ok() || got->has_value() || listed) return got;
+  if (Status s = refill(); !s.ok()) return s;  // the cache ran dry: list once more
+  return claim();
+}
 
 }  // namespace dslmodel::store::detail

@@ -67,6 +67,43 @@ Status parse_top_level(std::string_view bytes, const std::array<std::string_view
   return scan_error(detail::scan_top_level(bytes, keys.data(), N, top.fields.data(), &top.huge));
 }
 
+// A record's bytes scanned for the members named in `keys`, with typed access to them; `status`
+// is the rejection reason when the scan fails.
+template <std::size_t N>
+struct Scanned {
+  Scanned(std::string_view bytes, const std::array<std::string_view, N>& keys)
+      : f(top.fields.data(), keys.data()) {
+    status = parse_top_level(bytes, keys, top);
+    if (status.ok()) f.note_huge(top.huge, N);
+  }
+  Scanned(const Scanned&) = delete;
+  Scanned& operator=(const Scanned&) = delete;
+
+  TopLevel<N> top;
+  Fields f;
+  Status status;
+};
+
+// How a kind judges its status: whether it knows it, and how an unknown one counts.
+struct StatusRule {
+  bool (*known)(std::string_view) = nullptr;
+  std::string_view counts_as;
+};
+
+// The members every record begins with: `file`, `id` (member 0, else the file name's stem) and,
+// for a kind with a status, `status` (member 1), noted when `rule` does not know it. The error is
+// an essential field's.
+template <typename Record>
+Status read_head(std::string_view file_name, Fields& f, Record& r, const StatusRule& rule = {}) {
+  constexpr bool kHasStatus = requires { r.status; };
+  r.file = file_name;
+  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
+  if constexpr (kHasStatus) r.status = f.status(1);
+  if (!f.status().ok()) return f.status();
+  if constexpr (kHasStatus) note_status(f, r.status, rule.known(r.status), rule.counts_as);
+  return Status::Ok();
+}
+
 constexpr std::array<std::string_view, 10> kWorkKeys = {
     "id",         "status",        "priority", "created",      "claimed_by",
     "claimed_at", "lease_expires", "attempts", "max_attempts", "timeout_s"};
@@ -76,12 +113,9 @@ Result<WorkRecord> work_from_fields(std::string_view file_name, const Field* fie
   Fields f(fields, kWorkKeys.data());
   if (huge != nullptr) f.note_huge(*huge, kWorkKeys.size());
   WorkRecord r;
-  r.file = file_name;
-  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = f.status(1);
-  if (!f.status().ok()) return f.status();
-  note_status(f, r.status, ::dslmodel::detail::is_known_work_status(r.status),
-              "counted in the queue, neither pending nor in progress");
+  const StatusRule rule{::dslmodel::detail::is_known_work_status,
+                        "counted in the queue, neither pending nor in progress"};
+  if (Status s = read_head(file_name, f, r, rule); !s.ok()) return s;
   r.priority = f.priority(2);
   r.created = f.time(3);
   r.claimed_by = f.str(4).value_or("");
@@ -142,19 +176,16 @@ CompletedOutcome completed_outcome(std::string_view status) {
 Result<AgentRecord> parse_agent(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 8> kKeys = {
       "id", "status", "heartbeat", "last_heartbeat", "pid", "host", "current_work", "created"};
-  TopLevel<kKeys.size()> top;
-  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
-  const auto& fields = top.fields;
-  Fields f(fields.data(), kKeys.data());
-  f.note_huge(top.huge, kKeys.size());
+  Scanned<kKeys.size()> in(bytes, kKeys);
+  if (!in.status.ok()) return in.status;
+  Fields& f = in.f;
   AgentRecord r;
-  r.file = file_name;
-  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = f.status(1);
-  if (!f.status().ok()) return f.status();
-  note_status(f, r.status, ::dslmodel::detail::is_known_agent_status(r.status),
-              "counted, not as active");
-  int hb = !absent(fields[2]) ? 2 : 3;
+  if (Status s = read_head(file_name, f, r,
+                           {::dslmodel::detail::is_known_agent_status, "counted, not as active"});
+      !s.ok()) {
+    return s;
+  }
+  int hb = !absent(in.top.fields[2]) ? 2 : 3;
   r.heartbeat = f.time(hb, &r.heartbeat_invalid);
   r.pid = f.integer(4, kPidRange);
   r.host = f.str(5).value_or("");
@@ -184,18 +215,16 @@ Result<CompletedRecord> parse_completed(std::string_view file_name, std::string_
   static constexpr std::array<std::string_view, 10> kKeys = {
       "id",       "status",       "finished",    "command", "prompt",
       "attempts", "max_attempts", "duration_ms", "created", "claimed_at"};
-  TopLevel<kKeys.size()> top;
-  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
-  const auto& fields = top.fields;
-  Fields f(fields.data(), kKeys.data());
-  f.note_huge(top.huge, kKeys.size());
+  Scanned<kKeys.size()> in(bytes, kKeys);
+  if (!in.status.ok()) return in.status;
+  Fields& f = in.f;
   CompletedRecord r;
-  r.file = file_name;
-  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  r.status = f.status(1);
-  if (!f.status().ok()) return f.status();
-  note_status(f, r.status, ::dslmodel::detail::is_known_completed_status(r.status),
-              "counted as neither succeeded nor failed");
+  if (Status s = read_head(file_name, f, r,
+                           {::dslmodel::detail::is_known_completed_status,
+                            "counted as neither succeeded nor failed"});
+      !s.ok()) {
+    return s;
+  }
   r.finished = f.time(2);
   bool payload = f.type(3) == JType::kArray || f.type(4) == JType::kString;
   // Attempts that are not integers make a record not retryable.
@@ -262,15 +291,11 @@ std::int64_t count_otlp_spans(const ojson& resource_spans, std::optional<TimePoi
 
 Result<TelemetryRecord> parse_telemetry(std::string_view file_name, std::string_view bytes) {
   static constexpr std::array<std::string_view, 3> kKeys = {"id", "timestamp", "resourceSpans"};
-  TopLevel<kKeys.size()> top;
-  if (Status s = parse_top_level(bytes, kKeys, top); !s.ok()) return s;
-  const auto& fields = top.fields;
-  Fields f(fields.data(), kKeys.data());
-  f.note_huge(top.huge, kKeys.size());
+  Scanned<kKeys.size()> in(bytes, kKeys);
+  if (!in.status.ok()) return in.status;
+  Fields& f = in.f;
   TelemetryRecord r;
-  r.file = file_name;
-  r.id = f.id(0).value_or(std::string(id_from_file_name(file_name)));
-  if (!f.status().ok()) return f.status();
+  if (Status s = read_head(file_name, f, r); !s.ok()) return s;
   r.timestamp = f.time(1);
   r.warning = f.warning();
   if (f.type(2) == JType::kArray) {
