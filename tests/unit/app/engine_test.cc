@@ -263,6 +263,40 @@ TEST(Engine, HandlerAndExecutorRunACustomType) {
   EXPECT_EQ(runs, 1);
 }
 
+TEST(Engine, ACustomScaleDecisionIsLiftedOrReportedNeverSilentlyLost) {
+  Rig rig;
+  // Outranks the built-in critical_backlog scale-up (priority 10), target written as parameters.
+  rig.engine->add_decision_handler("scale_up", [](const SystemMetrics& m) {
+    Decision d;
+    d.priority = 20;
+    d.confidence = 0.95;
+    d.reason = "mine";
+    d.parameters = {{"current_agents", m.active_agents}, {"target_agents", 4}};
+    return std::optional<Decision>(d);
+  });
+  // No target at all.
+  rig.engine->add_decision_handler("scale_down", [](const SystemMetrics&) {
+    Decision d;
+    d.priority = 30;
+    d.confidence = 0.95;
+    d.reason = "targetless";
+    return std::optional<Decision>(d);
+  });
+  auto c = rig.cycle();
+  ASSERT_TRUE(c.ok());
+  ASSERT_FALSE(c->decisions.empty());
+  EXPECT_EQ(c->decisions[0].reason, "mine");
+  ASSERT_TRUE(c->decisions[0].scale.has_value());
+  EXPECT_EQ(c->decisions[0].scale->target_agents, 4);
+  EXPECT_EQ(rig.actuations, std::vector<std::string>{"scale 2->4"});
+  ASSERT_EQ(c->dropped.size(), 2u);
+  EXPECT_EQ(c->dropped[0].decision.reason, "targetless");
+  EXPECT_NE(c->dropped[0].why.find("needs a target"), std::string::npos);
+  EXPECT_EQ(c->dropped[1].decision.reason, "critical_backlog");
+  EXPECT_NE(c->dropped[1].why.find("scale_up (mine, priority 20) ranks first"), std::string::npos);
+  EXPECT_EQ(rig.engine->dropped_decisions().size(), 2u);
+}
+
 TEST(Engine, MaxDecisionsAndDryRun) {
   Rig rig;
   ExecuteOptions o;
