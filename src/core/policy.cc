@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <utility>
 
 #include "core/rules.h"
 #include "dslmodel/capacity.h"
@@ -228,7 +229,7 @@ std::optional<Decision> capacity_scale_decision(const SystemMetrics& m, const Co
 
 std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetrics& m,
                                         const Config& cfg, TimePoint now) {
-  const std::vector<RepairAction> actions = plan_queue_repairs(snap, cfg, now);
+  std::vector<RepairAction> actions = plan_queue_repairs(snap, cfg, now);
   if (actions.empty()) return std::nullopt;
   const detail::AgentIndex agents(snap);
   std::int64_t orphaned = 0, expired = 0, dead = 0, finalized = 0;
@@ -271,7 +272,7 @@ std::optional<Decision> repair_decision(const Snapshot& snap, const SystemMetric
 
 std::optional<Decision> optimize_decision(const Snapshot& snap, const SystemMetrics& m,
                                           const Config& cfg, TimePoint now) {
-  const std::vector<RepairAction> actions = plan_optimizations(snap, cfg, now);
+  std::vector<RepairAction> actions = plan_optimizations(snap, cfg, now);
   if (actions.empty()) return std::nullopt;
   const auto retries = std::count_if(actions.begin(), actions.end(), [](const RepairAction& a) {
     return a.op == RepairOp::kRetryFailed;
@@ -286,7 +287,7 @@ std::optional<Decision> optimize_decision(const Snapshot& snap, const SystemMetr
                             plural(retries, "retryable failure"), plural(archived, "record"),
                             cfg.policy.retention.count());
   d.parameters = {{"items", std::ssize(actions)}, {"retries", retries}, {"archived", archived}};
-  d.actions = actions;
+  d.actions = std::move(actions);
   return d;
 }
 
