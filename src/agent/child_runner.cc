@@ -34,7 +34,7 @@ platform::ChildWaitOptions wait_options(const ChildSpec& spec) {
   return o;
 }
 
-ChildResult to_result(platform::ChildEnd end) {
+ChildResult to_result(const platform::ChildEnd& end) {
   ChildResult r;
   r.exit_code = end.exit_code;
   r.signal = end.signal;
@@ -86,7 +86,7 @@ Result<ChildResult> run_child(const ChildSpec& spec, std::stop_token stop) {
                                                     spec.stdin_data, std::move(wake->read)},
                                wait_options(spec), start, std::move(stop));
   control.reset();
-  ChildResult result = to_result(std::move(end));
+  ChildResult result = to_result(end);
   result.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
   return result;
 }
