@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
-#include <limits>
 #include <ostream>
 #include <stop_token>
 #include <thread>

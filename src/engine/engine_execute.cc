@@ -97,9 +97,16 @@ Result<ExecutorResult> AutonomousDecisionEngine::run_custom(const Decision& d) {
 }
 
 Result<ExecutorResult> AutonomousDecisionEngine::run_one(const Decision& d, std::string& output) {
-  if (is_scale(d.type)) return run_scale(d, output);
-  if (is_repair(d.type)) return run_repair(d, output);
-  return run_custom(d);
+  if (!is_builtin(d.type)) return run_custom(d);
+  // A decision handed to execute_decisions without normalisation may still carry its payload
+  // as parameters (target_agents, actions): lift it as reading it from the journal does.
+  const auto run = [&](const Decision& x) {
+    return is_scale(x.type) ? run_scale(x, output) : run_repair(x, output);
+  };
+  if (is_scale(d.type) ? d.scale.has_value() : !d.actions.empty()) return run(d);
+  Decision lifted = d;
+  lift_payload(lifted);
+  return run(lifted);
 }
 
 std::vector<GateVerdict> AutonomousDecisionEngine::verdicts_for(

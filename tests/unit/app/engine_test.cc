@@ -297,6 +297,19 @@ TEST(Engine, ACustomScaleDecisionIsLiftedOrReportedNeverSilentlyLost) {
   EXPECT_EQ(rig.engine->dropped_decisions().size(), 2u);
 }
 
+TEST(Engine, ExecuteLiftsAPayloadWrittenAsParameters) {
+  Rig rig;
+  ASSERT_TRUE(rig.engine->analyze_system_state().ok());
+  Decision d;
+  d.id = "dec-hand-1";
+  d.type = std::string(decision_type::kScaleUp);
+  d.confidence = 0.9;
+  d.parameters = {{"current_agents", 2}, {"target_agents", 3}};
+  const ExecutionReport r = rig.engine->execute_decisions({d});
+  ASSERT_EQ(r.executed.size(), 1u);
+  EXPECT_EQ(rig.actuations, std::vector<std::string>{"scale 2->3"});
+}
+
 TEST(Engine, MaxDecisionsAndDryRun) {
   Rig rig;
   ExecuteOptions o;

@@ -8,23 +8,13 @@
 #include <string>
 
 #include "dslmodel/config_loader.h"
+#include "unit/config/config_test_util.h"
 
 namespace dslmodel {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-std::string write_toml(const std::string& name, const std::string& text) {
-  auto p = std::filesystem::temp_directory_path() / name;
-  std::ofstream(p) << text;
-  return p.string();
-}
+using testing_util::env_of;
+using testing_util::write_toml;
 
 TEST(LoadConfig, WithoutFileOrEnvironmentIsTheDefaults) {
   Result<Config> c = load_config(std::nullopt, env_of({}));
