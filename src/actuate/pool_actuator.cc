@@ -40,17 +40,18 @@ std::string describe_members(const std::vector<store::PoolMember>& members) {
 }  // namespace
 
 Result<std::unique_ptr<PoolActuator>> PoolActuator::create(const std::string& store_url,
-                                                           Options options, const Clock& clock) {
+                                                           Options options, const Clock& clock,
+                                                           std::shared_ptr<etcd::Client> client) {
   auto url = etcd::parse_store_url(store_url);
   if (!url.ok()) {
     return Status(ErrorCode::kInvalidArgument, "pool actuator: " + url.status().message());
   }
-  auto client = std::make_unique<etcd::Client>(url->endpoints);
+  if (!client) client = std::make_shared<etcd::Client>(url->endpoints);
   return std::unique_ptr<PoolActuator>(
       new PoolActuator(std::move(client), url->prefix, options, clock));
 }
 
-PoolActuator::PoolActuator(std::unique_ptr<etcd::Client> client, const std::string& prefix,
+PoolActuator::PoolActuator(std::shared_ptr<etcd::Client> client, const std::string& prefix,
                            Options options, const Clock& clock)
     : options_(options),
       clock_(clock),

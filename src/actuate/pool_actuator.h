@@ -38,11 +38,13 @@ class PoolActuator final : public Actuator {
     std::chrono::milliseconds poll{100};       // between reads of the pools' records
   };
 
-  // For the store at `store_url` ("etcd://host:port[,...]/prefix"). Connects lazily: nothing is
-  // read until scale(). kInvalidArgument when the URL is not an etcd URL.
-  // REQUIRES: `clock` outlives the actuator.
-  static Result<std::unique_ptr<PoolActuator>> create(const std::string& store_url, Options options,
-                                                      const Clock& clock);
+  // For the store at `store_url` ("etcd://host:port[,...]/prefix"), through `client` when given
+  // (the one the store, journal and elector of that URL share), else a client of its own.
+  // Connects lazily: nothing is read until scale(). kInvalidArgument when the URL is not an etcd
+  // URL. REQUIRES: `clock` outlives the actuator.
+  static Result<std::unique_ptr<PoolActuator>> create(
+      const std::string& store_url, Options options, const Clock& clock,
+      std::shared_ptr<etcd::Client> client = nullptr);
   ~PoolActuator() override;
 
   // Sets P/pool/desired to request.target_agents (fenced by request.epoch when > 0) and waits
@@ -58,7 +60,7 @@ class PoolActuator final : public Actuator {
   std::string name() const override;
 
  private:
-  PoolActuator(std::unique_ptr<etcd::Client> client, const std::string& prefix, Options options,
+  PoolActuator(std::shared_ptr<etcd::Client> client, const std::string& prefix, Options options,
                const Clock& clock);
 
   // Waits until the members' running agents add up to `target` or the timeout passes, and
@@ -67,7 +69,7 @@ class PoolActuator final : public Actuator {
 
   const Options options_;
   const Clock& clock_;
-  std::unique_ptr<etcd::Client> client_;
+  std::shared_ptr<etcd::Client> client_;
   std::unique_ptr<store::EtcdPool> pool_;
 };
 

@@ -43,7 +43,8 @@ Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& 
   return actuate::ProcessActuator::create(std::move(s), clock);
 }
 
-Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock) {
+Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock,
+                                                std::shared_ptr<etcd::Client> etcd) {
   const ActuatorConfig& a = config.actuator;
   ActuatorKind kind = a.kind;
   if (kind == ActuatorKind::kAuto) {
@@ -67,7 +68,7 @@ Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Cloc
   }
   actuate::PoolActuator::Options options;
   options.timeout = a.timeout;
-  auto made = actuate::PoolActuator::create(config.store.url, options, clock);
+  auto made = actuate::PoolActuator::create(config.store.url, options, clock, std::move(etcd));
   if (!made.ok()) return made.status();
   return std::unique_ptr<Actuator>(std::move(made).value());
 }

@@ -8,6 +8,7 @@
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "dslmodel/status.h"
+#include "etcd/client.h"
 
 namespace dslmodel {
 
@@ -21,7 +22,9 @@ Result<std::unique_ptr<actuate::ProcessActuator>> make_supervisor(const Config& 
 // "none" → nullptr, "auto" → "command" when scale_command is set, else nullptr. With
 // observe_only, a stand-in that names the kind and refuses to act.
 // Fails with kInvalidArgument when the configuration cannot make the named actuator.
-// The returned actuator may keep a reference to `clock`: it must outlive it.
-Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock);
+// The returned actuator may keep a reference to `clock`: it must outlive it. A pool actuator
+// talks through `etcd` when given (the client the other adapters of the URL share).
+Result<std::unique_ptr<Actuator>> make_actuator(const Config& config, const Clock& clock,
+                                                std::shared_ptr<etcd::Client> etcd = nullptr);
 
 }  // namespace dslmodel

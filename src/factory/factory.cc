@@ -2,6 +2,7 @@
 #include "dslmodel/factory.h"
 
 #include <filesystem>
+#include <memory>
 #include <utility>
 
 #include "etcd/client.h"
@@ -30,10 +31,11 @@ Status directory_parts(const Config& config, EngineParts& parts) {
   return Status::Ok();
 }
 
-Status etcd_parts(const Config& config, EngineParts& parts) {
+// `client` is the one etcd client every adapter of the URL shares.
+Status etcd_parts(const Config& config, EngineParts& parts, std::shared_ptr<etcd::Client>& client) {
   auto url = etcd::parse_store_url(config.store.url);
   if (!url.ok()) return validate_store_url(config.store.url);
-  auto client = std::make_shared<etcd::Client>(url->endpoints);
+  client = std::make_shared<etcd::Client>(url->endpoints);
   parts.store =
       std::make_unique<store::EtcdStore>(client, url->prefix, config.store, config.store.url);
   parts.journal = std::make_unique<journal::EtcdJournal>(client, url->prefix);
@@ -55,15 +57,17 @@ Result<EngineParts> make_engine_parts(const Config& config) {
   if (Status s = validate_store_url(config.store.url); !s.ok()) return s;
   EngineParts parts;
   parts.clock = std::make_unique<SystemClock>();
-  Status made = uses_etcd(config) ? etcd_parts(config, parts) : directory_parts(config, parts);
+  std::shared_ptr<etcd::Client> client;
+  Status made =
+      uses_etcd(config) ? etcd_parts(config, parts, client) : directory_parts(config, parts);
   if (!made.ok()) return made;
   if (parts.elector && actuator_configured(config.actuator)) {
-    parts.actuator_source = [config, clock = parts.clock.get()] {
-      return make_actuator(config, *clock);
+    parts.actuator_source = [config, clock = parts.clock.get(), client] {
+      return make_actuator(config, *clock, client);
     };
     return parts;
   }
-  auto actuator = make_actuator(config, *parts.clock);
+  auto actuator = make_actuator(config, *parts.clock, client);
   if (!actuator.ok()) {
     return Status(actuator.status().code(), "actuator: " + actuator.status().message());
   }
