@@ -90,7 +90,8 @@ class WorkQueue {
   // "attempts":0,"max_attempts","timeout_s"?,"command"|"prompt"}; the id is generated
   // ("<unix_ms>-<6 hex>") when empty. kInvalidArgument: an id outside [A-Za-z0-9._-]{1,128},
   // neither or both of command/prompt, max_attempts, priority or timeout out of range;
-  // kConflict: the id exists. Returns the id.
+  // kConflict: a work, completed or dead record of the id exists (an item that ran or was given
+  // up is never queued again under its id; archived records do not count). Returns the id.
   virtual Result<std::string> add(const NewWork& work) = 0;
 
   // Claims a pending item (status "pending" or none) in queue order: priority desc, then created

@@ -47,6 +47,15 @@ Result<std::string> DirWorkQueue::add(const NewWork& work) {
   const TimePoint now = clock_->now();
   const std::string id = work.id.empty() ? detail::generate_id(now) : work.id;
   const ojson doc = detail::new_work_record(id, work, now);
+  // The completed and dead records are checked first, the work record by the exclusive create:
+  // an id finished or dead-lettered between the two is the one race left, and it needs the same
+  // id added while that very item is being finished.
+  for (const char* kind : {"completed", "dead"}) {
+    if (path_exists(dir_ / fmt::format("{}_{}.json", kind, id))) {
+      return Status(ErrorCode::kConflict,
+                    fmt::format("work item \"{}\" already exists ({})", id, kind));
+    }
+  }
   const fs::path path = dir_ / ("work_" + id + ".json");
   Status s = platform::atomic_create_file(path, dump_json(doc));
   if (s.code() == ErrorCode::kConflict) {

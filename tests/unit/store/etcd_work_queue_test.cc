@@ -82,50 +82,6 @@ class EtcdWorkQueueTest : public ::testing::Test {
 
 std::unique_ptr<dslmodel::testing::EtcdServer> EtcdWorkQueueTest::server_;
 
-TEST_F(EtcdWorkQueueTest, AddRejectsBadInputAndExistingIds) {
-  EtcdWorkQueue q = queue();
-  NewWork none;
-  EXPECT_EQ(q.add(none).status().code(), ErrorCode::kInvalidArgument);
-  NewWork both;
-  both.command = {"true"};
-  both.prompt = "p";
-  EXPECT_EQ(q.add(both).status().code(), ErrorCode::kInvalidArgument);
-  for (const std::string& bad :
-       std::vector<std::string>{"../x", "a/b", "a b", ".", "..", std::string(129, 'a'), "é"}) {
-    NewWork w;
-    w.id = bad;
-    w.command = {"true"};
-    EXPECT_EQ(q.add(w).status().code(), ErrorCode::kInvalidArgument) << bad;
-  }
-  NewWork zero;
-  zero.command = {"true"};
-  zero.max_attempts = 0;
-  EXPECT_EQ(q.add(zero).status().code(), ErrorCode::kInvalidArgument);
-  Result<std::vector<WorkItem>> all = q.list("");
-  ASSERT_TRUE(all.ok());
-  EXPECT_TRUE(all->empty());
-
-  add(q, "dup");
-  NewWork dup;
-  dup.id = "dup";
-  dup.prompt = "again";
-  Result<std::string> r = q.add(dup);
-  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
-  EXPECT_THAT(r.status().message(), HasSubstr("\"dup\" already exists"));
-  EXPECT_EQ(doc("work_dup.json")["command"], json::array({"true"}));
-
-  put("completed_done.json", R"({"status":"completed"})");
-  put("dead_gone.json", R"({"status":"dead"})");
-  for (const char* id : {"done", "gone"}) {
-    NewWork again;
-    again.id = id;
-    again.prompt = "x";
-    Result<std::string> exists = q.add(again);
-    EXPECT_EQ(exists.status().code(), ErrorCode::kConflict) << id;
-    EXPECT_FALSE(has(std::string("work_") + id + ".json"));
-  }
-}
-
 TEST_F(EtcdWorkQueueTest, ClaimSpreadStaysAmongTheBestCandidates) {
   EtcdWorkQueue q = queue();
   for (int i = 0; i < 20; ++i) add(q, fmt::format("{:02}", i), 20 - i);

@@ -1,8 +1,8 @@
 // The CoordinationStore contract (include/dslmodel/store.h), run over every backend.
 //
-// Each case is written once against the interface; store_suite_fixture.h gives each backend an
+// Each case is written once against the interface; backend_fixtures.h gives each backend an
 // empty store and a way to seed and read raw records. A third backend is a new fixture there and
-// one more entry in kBackends below, nothing else (docs/testing.md, "Interface suites"). What only
+// one more entry in its Backends list, nothing else (docs/testing.md, "Interface suites"). What only
 // one backend has (file types and permissions, temp files, archive batches and their cache,
 // process-group checks, key layout, paging, the totals key, fencing) stays in dir_store_test.cc,
 // dir_repair_test.cc and etcd_store_test.cc.
@@ -20,7 +20,7 @@
 
 #include "dslmodel/config.h"
 #include "dslmodel/policy.h"
-#include "unit/store/store_suite_fixture.h"
+#include "unit/store/backend_fixtures.h"
 
 namespace dslmodel::store::suite {
 namespace {
@@ -70,17 +70,7 @@ class StoreSuite : public ::testing::Test {
   Fixture backend_;
 };
 
-using kBackends = ::testing::Types<DirStoreFixture, EtcdStoreFixture>;
-
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-
-TYPED_TEST_SUITE(StoreSuite, kBackends, BackendNames);
+TYPED_TEST_SUITE(StoreSuite, Backends, BackendName);
 
 // ---- snapshot ----
 

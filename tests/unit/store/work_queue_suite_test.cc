@@ -1,8 +1,8 @@
 // The WorkQueue contract (include/dslmodel/work_queue.h), run over every backend.
 //
-// Each case is written once against the interface; work_queue_suite_fixture.h gives each backend
-// an empty queue and a way to seed and read raw records. A third backend is a new fixture there
-// and one more entry in kBackends below, nothing else (docs/testing.md, "Interface suites"). What
+// Each case is written once against the interface; backend_fixtures.h gives each backend an
+// empty queue and a way to seed and read raw records. A third backend is a new fixture there and
+// one more entry in its Backends list, nothing else (docs/testing.md, "Interface suites"). What
 // only one backend has (file names and permissions, striped locks, claim spreading, watches, key
 // layout) stays in dir_work_queue_test.cc and etcd_work_queue_test.cc.
 #include <gmock/gmock.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "unit/store/work_queue_suite_fixture.h"
+#include "unit/store/backend_fixtures.h"
 
 namespace dslmodel::store::suite {
 namespace {
@@ -73,17 +73,7 @@ class WorkQueueSuite : public ::testing::Test {
   Fixture backend_;
 };
 
-using kBackends = ::testing::Types<DirWorkQueueFixture, EtcdWorkQueueFixture>;
-
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-
-TYPED_TEST_SUITE(WorkQueueSuite, kBackends, BackendNames);
+TYPED_TEST_SUITE(WorkQueueSuite, Backends, BackendName);
 
 TYPED_TEST(WorkQueueSuite, ClaimTakesHighestPriorityThenOldest) {
   auto& b = this->backend_;
@@ -220,6 +210,51 @@ TYPED_TEST(WorkQueueSuite, AddWritesAPendingItem) {
   json pd = this->shown(*q, "p.1_x-y");
   EXPECT_EQ(pd["prompt"], "summarize");
   EXPECT_FALSE(pd.contains("command"));
+}
+
+TYPED_TEST(WorkQueueSuite, AddRejectsBadInputAndExistingIds) {
+  auto q = this->backend_.queue();
+  NewWork none;
+  EXPECT_EQ(q->add(none).status().code(), ErrorCode::kInvalidArgument);
+  NewWork both;
+  both.command = {"true"};
+  both.prompt = "p";
+  EXPECT_EQ(q->add(both).status().code(), ErrorCode::kInvalidArgument);
+  for (const std::string& bad :
+       std::vector<std::string>{"../x", "a/b", "a b", ".", "..", std::string(129, 'a'), "é"}) {
+    NewWork w;
+    w.id = bad;
+    w.command = {"true"};
+    EXPECT_EQ(q->add(w).status().code(), ErrorCode::kInvalidArgument) << bad;
+  }
+  NewWork zero;
+  zero.command = {"true"};
+  zero.max_attempts = 0;
+  EXPECT_EQ(q->add(zero).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(this->snap().work.empty());
+
+  this->add(*q, "dup");
+  NewWork dup;
+  dup.id = "dup";
+  dup.prompt = "again";
+  Result<std::string> r = q->add(dup);
+  EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
+  EXPECT_THAT(r.status().message(), HasSubstr("\"dup\" already exists"));
+  EXPECT_EQ(this->doc("work_dup.json")["command"], json::array({"true"}));
+
+  // An item that ran or was given up is never queued again under its id; an archived one may be.
+  this->backend_.seed("completed_done.json", R"({"status":"completed"})");
+  this->backend_.seed("dead_gone.json", R"({"status":"dead"})");
+  this->backend_.seed("archive/done/completed_old.json", R"({"status":"completed"})");
+  for (const char* id : {"done", "gone"}) {
+    NewWork again;
+    again.id = id;
+    again.prompt = "x";
+    Result<std::string> exists = q->add(again);
+    EXPECT_EQ(exists.status().code(), ErrorCode::kConflict) << id;
+    EXPECT_FALSE(this->has(std::string("work_") + id + ".json"));
+  }
+  EXPECT_EQ(this->add(*q, "old"), "old");
 }
 
 TYPED_TEST(WorkQueueSuite, ClaimedItemCarriesItsPayload) {

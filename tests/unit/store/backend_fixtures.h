@@ -1,17 +1,18 @@
-// Per-backend fixtures for the CoordinationStore interface suite (store_suite_test.cc).
+// Per-backend fixtures for the interface suites (store_suite_test.cc, work_queue_suite_test.cc).
 //
-// A fixture owns one empty store location (a temp directory, or a fresh prefix on an etcd started
-// once per test binary), opens stores on it on a fixed clock, and reads and seeds raw records by
-// their file name ("work_7.json", "archive/retried/completed_3.json"), so a case can prepare a
-// state apply() then changes. queue() is the same backend's WorkQueue on the same location, for
-// cases about what the queue writes. A new backend is one more fixture class here, added to the
-// type list in store_suite_test.cc.
+// A fixture owns one empty location (a temp directory, or a fresh prefix on an etcd started once
+// per test binary) and opens the backend's CoordinationStore and WorkQueue on it, on a fixed
+// clock. It reads, seeds and removes raw records by their file name ("work_7.json",
+// "archive/retried/completed_3.json"), so a case can prepare a state the interfaces cannot
+// write. A new backend is one more fixture class here, added to the type list of each suite
+// (docs/testing.md, "Interface suites").
 #pragma once
 
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,6 +21,8 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "dslmodel/snapshot.h"
 #include "dslmodel/store.h"
@@ -66,20 +69,20 @@ inline nlohmann::json snapshot_summary(const Snapshot& s) {
   return j;
 }
 
-class DirStoreFixture {
+class DirBackend {
  public:
-  static constexpr const char* kName = "DirStore";
+  static constexpr const char* kName = "Dir";
 
-  DirStoreFixture() {
-    std::string tmpl = (fs::temp_directory_path() / "dsl-store-suite-XXXXXX").string();
+  DirBackend() {
+    std::string tmpl = (fs::temp_directory_path() / "dsl-suite-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) != nullptr) dir_ = tmpl;
   }
-  ~DirStoreFixture() {
+  ~DirBackend() {
     std::error_code ec;
     if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
-  DirStoreFixture(const DirStoreFixture&) = delete;
-  DirStoreFixture& operator=(const DirStoreFixture&) = delete;
+  DirBackend(const DirBackend&) = delete;
+  DirBackend& operator=(const DirBackend&) = delete;
 
   // Empty when the backend is unavailable; the suite skips then.
   std::string unavailable() const { return dir_.empty() ? "no temp directory" : ""; }
@@ -87,12 +90,16 @@ class DirStoreFixture {
   std::unique_ptr<CoordinationStore> store(const StoreConfig& cfg = {}) {
     return std::make_unique<DirStore>(dir_, cfg, &clock_);
   }
-  // A queue whose claims follow priority then age exactly.
-  std::unique_ptr<WorkQueue> queue() {
-    return std::make_unique<DirWorkQueue>(dir_, StoreConfig{}, &clock_);
+  // A queue whose claims follow priority then age exactly; with `candidate_max_age`, it re-reads
+  // its claim candidates once they are older than that.
+  std::unique_ptr<WorkQueue> queue(std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
+    auto q = std::make_unique<DirWorkQueue>(dir_, StoreConfig{}, &clock_);
+    if (candidate_max_age) q->set_candidate_max_age(*candidate_max_age);
+    return q;
   }
   // What describe() and Snapshot::source say.
   std::string source() const { return dir_.string(); }
+  Result<Snapshot> snapshot() { return store()->snapshot(); }
 
   void seed(const std::string& file, const std::string& text) {
     std::error_code ec;
@@ -103,6 +110,7 @@ class DirStoreFixture {
     Result<std::string> text = platform::read_file_limited(dir_ / file, 1 << 20);
     return text.ok() ? std::optional<std::string>(*text) : std::nullopt;
   }
+  void remove(const std::string& file) { EXPECT_TRUE(fs::remove(dir_ / file)) << file; }
 
   const Clock& clock() const { return clock_; }
 
@@ -111,13 +119,13 @@ class DirStoreFixture {
   FakeClock clock_;
 };
 
-class EtcdStoreFixture {
+class EtcdBackend {
  public:
-  static constexpr const char* kName = "EtcdStore";
+  static constexpr const char* kName = "Etcd";
 
-  EtcdStoreFixture() {
+  EtcdBackend() {
     static std::atomic<int> next{0};
-    prefix_ = "/store-suite-" + std::to_string(::getpid()) + "-" + std::to_string(next++);
+    prefix_ = "/suite-" + std::to_string(::getpid()) + "-" + std::to_string(next++);
     if (server() != nullptr) {
       client_ = std::make_shared<etcd::Client>(std::vector<std::string>{server()->endpoint()});
     }
@@ -128,20 +136,27 @@ class EtcdStoreFixture {
   std::unique_ptr<CoordinationStore> store(const StoreConfig& cfg = {}) {
     return std::make_unique<EtcdStore>(client_, prefix_, cfg, source(), &clock_);
   }
-  std::unique_ptr<WorkQueue> queue() {
+  // Claims spread over one candidate: the same order as the directory queue.
+  std::unique_ptr<WorkQueue> queue(std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
     auto q = std::make_unique<EtcdWorkQueue>(client_, prefix_, StoreConfig{}, &clock_);
     q->set_claim_spread(1);
+    if (candidate_max_age) q->set_candidate_max_age(*candidate_max_age);
     return q;
   }
   std::string source() const { return "etcd://suite" + prefix_; }
+  Result<Snapshot> snapshot() { return store()->snapshot(); }
 
   void seed(const std::string& file, const std::string& text) {
-    EXPECT_TRUE(client_->put(key_for_file(prefix_, file).value_or("/bad"), text).ok()) << file;
+    EXPECT_TRUE(client_->put(key(file), text).ok()) << file;
   }
   std::optional<std::string> raw(const std::string& file) const {
-    Result<etcd::RangeResult> r = client_->range(key_for_file(prefix_, file).value_or("/bad"));
+    Result<etcd::RangeResult> r = client_->range(key(file));
     if (!r.ok() || r->kvs.empty()) return std::nullopt;
     return r->kvs[0].value;
+  }
+  void remove(const std::string& file) {
+    Result<etcd::TxnResult> r = client_->txn({}, {etcd::TxnOp::del(key(file))});
+    EXPECT_TRUE(r.ok()) << file;
   }
 
   const Clock& clock() const { return clock_; }
@@ -152,10 +167,25 @@ class EtcdStoreFixture {
     static std::unique_ptr<testing::EtcdServer> etcd = testing::EtcdServer::start();
     return etcd.get();
   }
+  std::string key(const std::string& file) const {
+    return key_for_file(prefix_, file).value_or("/bad");
+  }
 
   std::string prefix_;
   std::shared_ptr<etcd::Client> client_;
   FakeClock clock_;
+};
+
+// Every backend, for TYPED_TEST_SUITE(Suite, Backends, BackendName).
+using Backends = ::testing::Types<DirBackend, EtcdBackend>;
+
+// Names each instantiation after its backend: "StoreSuite/Dir.…", "WorkQueueSuite/Etcd.…".
+class BackendName {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
 };
 
 }  // namespace dslmodel::store::suite
