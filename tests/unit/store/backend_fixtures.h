@@ -8,6 +8,7 @@
 // (docs/testing.md, "Interface suites").
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,8 +22,6 @@
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dslmodel/snapshot.h"
 #include "dslmodel/store.h"
@@ -92,7 +91,8 @@ class DirBackend {
   }
   // A queue whose claims follow priority then age exactly; with `candidate_max_age`, it re-reads
   // its claim candidates once they are older than that.
-  std::unique_ptr<WorkQueue> queue(std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
+  std::unique_ptr<WorkQueue> queue(
+      std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
     auto q = std::make_unique<DirWorkQueue>(dir_, StoreConfig{}, &clock_);
     if (candidate_max_age) q->set_candidate_max_age(*candidate_max_age);
     return q;
@@ -137,7 +137,8 @@ class EtcdBackend {
     return std::make_unique<EtcdStore>(client_, prefix_, cfg, source(), &clock_);
   }
   // Claims spread over one candidate: the same order as the directory queue.
-  std::unique_ptr<WorkQueue> queue(std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
+  std::unique_ptr<WorkQueue> queue(
+      std::optional<std::chrono::milliseconds> candidate_max_age = {}) {
     auto q = std::make_unique<EtcdWorkQueue>(client_, prefix_, StoreConfig{}, &clock_);
     q->set_claim_spread(1);
     if (candidate_max_age) q->set_candidate_max_age(*candidate_max_age);

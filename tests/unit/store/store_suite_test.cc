@@ -2,8 +2,8 @@
 //
 // Each case is written once against the interface; backend_fixtures.h gives each backend an
 // empty store and a way to seed and read raw records. A third backend is a new fixture there and
-// one more entry in its Backends list, nothing else (docs/testing.md, "Interface suites"). What only
-// one backend has (file types and permissions, temp files, archive batches and their cache,
+// one more entry in its Backends list, nothing else (docs/testing.md, "Interface suites"). What
+// only one backend has (file types and permissions, temp files, archive batches and their cache,
 // process-group checks, key layout, paging, the totals key, fencing) stays in dir_store_test.cc,
 // dir_repair_test.cc and etcd_store_test.cc.
 #include <fmt/format.h>
