@@ -124,6 +124,17 @@ struct StoreConfig {
   std::string url;
 };
 
+// How much history the journal keeps (docs/journal.md, "Bounded history"). The journal appends to
+// one file and rotates it into a sealed segment at segment_bytes; a sealed segment is removed once
+// its newest record is older than max_age, or, oldest first, while the journal's files together
+// exceed max_bytes. The engine's own state (cooldowns, decisions in flight) is kept apart, in
+// the journal's index, and never expires.
+struct JournalConfig {
+  Seconds max_age{Seconds{30 * 86400}};                   // 30 days
+  std::uint64_t max_bytes = std::uint64_t{256} << 20;     // 256 MiB
+  std::uint64_t segment_bytes = std::uint64_t{16} << 20;  // 16 MiB
+};
+
 // Leader election among engine replicas (on with leader_election).
 struct HaConfig {
   Seconds lease_ttl{10};  // etcd: a leader that stops renewing loses leadership after this
@@ -137,6 +148,7 @@ struct Config {
   GateConfig gate;
   ActuatorConfig actuator;
   StoreConfig store;
+  JournalConfig journal;
   bool leader_election = false;
   HaConfig ha;
   std::string log_level = "warn";

@@ -118,8 +118,8 @@ class AutonomousDecisionEngine {
   AutonomousDecisionEngine& operator=(const AutonomousDecisionEngine&) = delete;
   virtual ~AutonomousDecisionEngine();
 
-  // Reads a snapshot and the journal (once: the decisions, the gate and journal_entries() of
-  // this cycle share that read) and measures the snapshot. Fails when the store cannot be read
+  // Reads a snapshot and the journal's summary (the decisions, the gate and journal_summary()
+  // of this cycle share it) and measures the snapshot. Fails when the store cannot be read
   // (e.g. the directory is missing: kNotFound, "coordination directory not found: <path>"); a
   // journal that cannot be read counts as empty.
   Result<SystemMetrics> analyze_system_state();
@@ -146,11 +146,12 @@ class AutonomousDecisionEngine {
   // Reverses an executed decision by its id through its journaled inverse.
   Result<std::string> rollback(const std::string& decision_id);
 
-  // Journal records, oldest first, read from the journal now.
-  Result<std::vector<JournalEntry>> history() const;
-  // The journal records as of the last analysis, with those this engine wrote since, oldest
-  // first (read from the journal the first time when there was no analysis yet).
-  const std::vector<JournalEntry>& journal_entries() const;
+  // At most `limit` journal records with a seq below `before_seq` (0: the newest), newest
+  // first, read from the journal now (Journal::newest).
+  Result<std::vector<JournalEntry>> history(std::size_t limit, std::int64_t before_seq = 0) const;
+  // The journal's summary (the gate's inputs, open intents, recent outcomes) as of the last
+  // analysis or of this engine's last record (read the first time when there was none).
+  const JournalSummary& journal_summary() const;
 
   void add_decision_strategy(std::unique_ptr<DecisionStrategy> strategy);
   void add_decision_handler(const std::string& type, DecisionHandler handler);

@@ -1,5 +1,6 @@
 #include "app/commands.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <ostream>
 #include <set>
@@ -23,7 +24,35 @@ void print_json(const Context& ctx, const nlohmann::json& j) {
 }
 
 std::vector<JournalEntry> recent_entries(const AutonomousDecisionEngine& engine, std::size_t n) {
-  return journal::recent_decisions(engine.journal_entries(), n);
+  std::vector<JournalEntry> recent = engine.journal_summary().recent;
+  if (recent.size() > n) recent.resize(n);
+  return recent;
+}
+
+// The newest `limit` records history shows, oldest first, read page by page from the newest:
+// every record but the intents of decisions that have an outcome (unless `all`).
+Result<std::vector<JournalEntry>> history_entries(const AutonomousDecisionEngine& engine,
+                                                  const HistoryArgs& args) {
+  std::set<std::string> open;
+  for (const JournalEntry& e : engine.journal_summary().open_intents) open.insert(e.decision.id);
+  const std::size_t page_size = std::max<std::size_t>(args.limit, 64);
+  std::vector<JournalEntry> picked;
+  std::int64_t before = 0;
+  while (picked.size() < args.limit) {
+    auto page = engine.history(page_size, before);
+    if (!page.ok()) return page.status();
+    const std::int64_t oldest = page->empty() ? 0 : page->back().seq;
+    for (JournalEntry& e : *page) {
+      const bool settled_intent = e.outcome == Outcome::kIntent && !open.contains(e.decision.id);
+      if ((args.all || !settled_intent) && picked.size() < args.limit) {
+        picked.push_back(std::move(e));
+      }
+    }
+    if (page->size() < page_size) break;
+    before = oldest;
+  }
+  std::reverse(picked.begin(), picked.end());
+  return picked;
 }
 
 // The engine a command runs on, from dslmodel/factory.h.
@@ -178,25 +207,15 @@ int run_history(const Context& ctx, const HistoryArgs& args) {
   auto made = command_engine(ctx, EngineMode::kObserve);
   if (!made.ok()) return fail(ctx, "auto-history", kExitUsage, made.status().message());
   AutonomousDecisionEngine& engine = **made;
-  auto all = engine.history();
-  if (!all.ok()) return fail(ctx, "auto-history", kExitFailure, all.status().message());
-  std::vector<JournalEntry> entries;
-  std::set<std::string> open;
-  for (const auto& e : journal::unresolved_intents(*all)) open.insert(e.decision.id);
-  for (const auto& e : *all) {
-    const bool settled_intent = e.outcome == Outcome::kIntent && !open.contains(e.decision.id);
-    if (args.all || !settled_intent) entries.push_back(e);
-  }
-  if (entries.size() > args.limit) {
-    entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(args.limit));
-  }
+  auto entries = history_entries(engine, args);
+  if (!entries.ok()) return fail(ctx, "auto-history", kExitFailure, entries.status().message());
   if (ctx.json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : entries) list.push_back(journal_entry_json(e));
+    for (const auto& e : *entries) list.push_back(journal_entry_json(e));
     print_json(ctx, envelope("auto-history", true, {{"entries", list}}, {}, {},
                              std::chrono::system_clock::now()));
   } else {
-    *ctx.out << render_history(entries, ctx.style);
+    *ctx.out << render_history(*entries, ctx.style);
   }
   return kExitOk;
 }

@@ -141,6 +141,8 @@ nlohmann::json journal_entry_json(const JournalEntry& e) {
   if (!e.reason.empty()) j["reason"] = e.reason;
   if (!e.result.empty()) j["result"] = e.result;
   if (!e.replica.empty()) j["replica"] = e.replica;
+  if (e.repeats > 0) j["repeats"] = e.repeats;
+  if (e.last_at) j["last_at"] = format_iso8601(*e.last_at);
   return j;
 }
 

@@ -1,12 +1,15 @@
 #include "config/setting_table.h"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace dslmodel::config {
 namespace {
 
 constexpr IntBounds kStepBounds{1, 100'000, ""};
 constexpr IntBounds kFileSizeBounds{1, std::int64_t{1} << 30, ""};  // bytes, at most 1 GiB
+constexpr IntBounds kJournalBytesBounds{std::int64_t{1} << 20, std::int64_t{1} << 40, ""};
+constexpr IntBounds kSegmentBytesBounds{std::int64_t{64} << 10, std::int64_t{1} << 30, ""};
 constexpr RealBounds kWeightBounds{0, 1, ""};
 constexpr RealBounds kSaturationBounds{1e-9, 1e9, ""};
 
@@ -60,6 +63,12 @@ constexpr IntSetting kIntSettings[] = {
      [](Config& c, std::int64_t v) { c.store.max_file_size = static_cast<std::size_t>(v); }},
     {"store.stale_temp_age", kPositiveSecondsBounds,
      [](Config& c, std::int64_t v) { c.store.stale_temp_age = Seconds(v); }},
+    {"journal.max_age", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.journal.max_age = Seconds(v); }},
+    {"journal.max_bytes", kJournalBytesBounds,
+     [](Config& c, std::int64_t v) { c.journal.max_bytes = static_cast<std::uint64_t>(v); }},
+    {"journal.segment_bytes", kSegmentBytesBounds,
+     [](Config& c, std::int64_t v) { c.journal.segment_bytes = static_cast<std::uint64_t>(v); }},
     {"actuator.timeout", kSecondsBounds,
      [](Config& c, std::int64_t v) { c.actuator.timeout = Seconds(v); }},
     {"actuator.agent_grace", kSecondsBounds,

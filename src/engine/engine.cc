@@ -1,6 +1,7 @@
 // AutonomousDecisionEngine: analysis, decisions, leadership, the journal cache and rollback.
 // Execution is in engine_execute.cc.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -36,7 +37,7 @@ AutonomousDecisionEngine::AutonomousDecisionEngine(Config config, EngineParts pa
   }
   if (!parts_.journal) {
     parts_.journal = std::make_unique<journal::FileJournal>(
-        std::filesystem::path(parts_.store->state_dir()) / "journal.jsonl");
+        std::filesystem::path(parts_.store->state_dir()) / "journal.jsonl", config_.journal);
   }
 }
 
@@ -58,9 +59,9 @@ double AutonomousDecisionEngine::calculate_health_score(const SystemMetrics& met
 }
 
 void AutonomousDecisionEngine::reload_journal() {
-  auto entries = parts_.journal->read_all();
-  cached_->entries = entries.ok() ? std::move(entries).value() : std::vector<JournalEntry>{};
-  cached_->history = journal::history_from_journal(cached_->entries);
+  auto summary = parts_.journal->summary();
+  if (!summary.ok()) spdlog::warn("journal not read: {}", summary.status().message());
+  cached_->summary = summary.ok() ? std::move(summary).value() : JournalSummary{};
   cached_->loaded = true;
 }
 
@@ -69,24 +70,18 @@ const AutonomousDecisionEngine::Cached& AutonomousDecisionEngine::cached() const
   return *cached_;
 }
 
-const std::vector<JournalEntry>& AutonomousDecisionEngine::journal_entries() const {
-  return cached().entries;
-}
+const JournalSummary& AutonomousDecisionEngine::journal_summary() const { return cached().summary; }
 
 Result<std::int64_t> AutonomousDecisionEngine::record(const JournalEntry& e) {
-  (void)cached();
   auto appended = parts_.journal->append(e);
-  if (appended.ok()) {
-    cached_->entries.push_back(e);
-    cached_->history = journal::history_from_journal(cached_->entries);
-  }
+  if (appended.ok()) cached_->loaded = false;  // the journal's summary now includes it
   return appended;
 }
 
 std::vector<Decision> AutonomousDecisionEngine::make_autonomous_decisions(
     const SystemMetrics& metrics) {
   const TimePoint now = parts_.clock->now();
-  DecisionHistory history = cached().history;
+  DecisionHistory history = cached().summary.history;
   // The recommendations of this process's earlier cycles join the journaled ones, so the
   // scale-down window also sees the cycles that made no scale decision.
   history.recommendations.insert(history.recommendations.end(), recommendations_.begin(),
@@ -176,8 +171,9 @@ ExporterStats AutonomousDecisionEngine::exporter_stats() const {
   return parts_.exporter ? parts_.exporter->stats() : ExporterStats{};
 }
 
-Result<std::vector<JournalEntry>> AutonomousDecisionEngine::history() const {
-  return parts_.journal->read_all();
+Result<std::vector<JournalEntry>> AutonomousDecisionEngine::history(std::size_t limit,
+                                                                    std::int64_t before_seq) const {
+  return parts_.journal->newest(limit, before_seq);
 }
 
 // Replays a journaled inverse; `e` gets the actuator's output. The result names what was
@@ -202,7 +198,7 @@ AutonomousDecisionEngine::Undone AutonomousDecisionEngine::undo_inverse(const nl
 }
 
 Result<std::string> AutonomousDecisionEngine::rollback(const std::string& decision_id) {
-  auto entries = parts_.journal->read_all();
+  auto entries = parts_.journal->records_of(decision_id);
   if (!entries.ok()) return entries.status();
   auto executed = journal::find_executed(*entries, decision_id);
   if (!executed) {

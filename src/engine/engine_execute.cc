@@ -135,11 +135,11 @@ std::vector<GateVerdict> AutonomousDecisionEngine::verdicts_for(
 
 std::vector<GateVerdict> AutonomousDecisionEngine::preview_gate(
     const std::vector<Decision>& decisions, const ExecuteOptions& options) const {
-  return verdicts_for(decisions, options, cached().history, parts_.clock->now());
+  return verdicts_for(decisions, options, cached().summary.history, parts_.clock->now());
 }
 
 void AutonomousDecisionEngine::close_interrupted() {
-  for (JournalEntry e : journal::unresolved_intents(cached().entries)) {
+  for (JournalEntry e : cached().summary.open_intents) {
     e.outcome = Outcome::kFailed;
     e.at = parts_.clock->now();
     e.reason = std::string(journal::kInterruptedReason);
@@ -235,7 +235,8 @@ ExecutionReport AutonomousDecisionEngine::execute_decisions(const std::vector<De
     return report;
   }
   if (fence().ok()) close_interrupted();
-  const std::vector<GateVerdict> verdicts = verdicts_for(decisions, options, cached().history, now);
+  const std::vector<GateVerdict> verdicts =
+      verdicts_for(decisions, options, cached().summary.history, now);
   for (std::size_t i = 0; i < decisions.size(); ++i) execute_one(decisions[i], verdicts[i], report);
   return report;
 }

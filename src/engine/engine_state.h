@@ -7,11 +7,10 @@
 
 namespace dslmodel {
 
-// The journal as this cycle read it, with what the engine appended since.
+// The journal's summary as last read; read again after the engine appends.
 struct AutonomousDecisionEngine::Cached {
   bool loaded = false;
-  std::vector<JournalEntry> entries;
-  DecisionHistory history;  // of `entries`
+  JournalSummary summary;
 };
 
 }  // namespace dslmodel

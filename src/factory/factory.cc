@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 Status directory_parts(const Config& config, EngineParts& parts) {
   parts.store = std::make_unique<store::DirStore>(config.coordination_dir, config.store);
-  parts.journal =
-      std::make_unique<journal::FileJournal>(fs::path(parts.store->state_dir()) / "journal.jsonl");
+  parts.journal = std::make_unique<journal::FileJournal>(
+      fs::path(parts.store->state_dir()) / "journal.jsonl", config.journal);
   if (config.leader_election) {
     parts.elector = std::make_unique<ha::LockFileElector>(
         fs::path(config.coordination_dir) / ".dsl", replica_id(config));

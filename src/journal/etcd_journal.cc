@@ -114,29 +114,46 @@ Result<std::int64_t> EtcdJournal::append(JournalEntry entry) {
                 fmt::format("journal append: lost the race for a seq {} times", kMaxAttempts));
 }
 
-Result<std::vector<JournalEntry>> EtcdJournal::read_all() const {
-  std::vector<JournalEntry> entries;
-  int corrupt = 0;
+Status EtcdJournal::scan(const std::string& from_key, const std::function<void(JournalEntry&&)>& fn,
+                         int* corrupt) const {
   etcd::RangeOptions page;
   page.range_end = etcd::prefix_end(dir_);
   page.limit = kPageSize;
-  std::string from = dir_;
+  std::string from = from_key;
   while (true) {
     auto r = client_->range(from, page);
     if (!r.ok()) return with_context("journal read", r.status());
     if (page.revision == 0) page.revision = r->revision;  // every page as of the first
     for (const auto& kv : r->kvs) {
       if (auto entry = journal_entry_from_text(kv.value)) {
-        entries.push_back(std::move(*entry));
-      } else {
-        ++corrupt;
+        fn(std::move(*entry));
+      } else if (corrupt != nullptr) {
+        ++*corrupt;
       }
     }
-    if (!r->more || r->kvs.empty()) break;
+    if (!r->more || r->kvs.empty()) return Status::Ok();
     from = r->kvs.back().key + '\0';
   }
+}
+
+Result<std::vector<JournalEntry>> EtcdJournal::read_all() const {
+  std::vector<JournalEntry> entries;
+  int corrupt = 0;
+  Status s = scan(
+      dir_, [&](JournalEntry&& e) { entries.push_back(std::move(e)); }, &corrupt);
+  if (!s.ok()) return s;
   corrupt_records_.store(corrupt);
   return entries;
+}
+
+Result<JournalSummary> EtcdJournal::summary() const {
+  std::lock_guard<std::mutex> guard(fold_mu_);
+  HistoryFold next = fold_;
+  Status s = scan(
+      key_for(fold_.last_seq() + 1), [&](JournalEntry&& e) { next.add(e); }, nullptr);
+  if (!s.ok()) return s;
+  fold_ = std::move(next);
+  return summary_of(fold_);
 }
 
 }  // namespace dslmodel::journal

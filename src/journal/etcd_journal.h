@@ -21,13 +21,16 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "dslmodel/journal.h"
 #include "dslmodel/status.h"
 #include "etcd/client.h"
+#include "journal/history.h"
 
 namespace dslmodel::journal {
 
@@ -52,6 +55,11 @@ class EtcdJournal final : public Journal {
   // snapshot). Values that are not a valid record are skipped and counted in corrupt_records().
   Result<std::vector<JournalEntry>> read_all() const override;
 
+  // Folds the records appended since the last call (records are never rewritten in etcd, and a
+  // record with a higher seq is committed after every lower one), so a loop reads each record
+  // once.
+  Result<JournalSummary> summary() const override;
+
   // Records the most recent read_all() skipped.
   int corrupt_records() const { return corrupt_records_.load(); }
 
@@ -62,11 +70,17 @@ class EtcdJournal final : public Journal {
 
  private:
   Result<std::int64_t> last_seq() const;
+  // Calls fn(record) for each readable record with a key in [from, end of the journal), in seq
+  // order, page by page at one revision.
+  Status scan(const std::string& from, const std::function<void(JournalEntry&&)>& fn,
+              int* corrupt) const;
 
   const std::shared_ptr<etcd::Client> client_;
   const std::string dir_;         // P/journal/
   const std::string leader_key_;  // P/leader
   mutable std::atomic<int> corrupt_records_{0};
+  mutable std::mutex fold_mu_;
+  mutable HistoryFold fold_;  // guarded by fold_mu_: every record up to fold_.last_seq()
 };
 
 }  // namespace dslmodel::journal

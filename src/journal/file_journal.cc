@@ -1,86 +1,36 @@
+// FileJournal's writer: locking, appending, counting repeats, rotation and retention. Reading and
+// the index's upkeep are in file_journal_read.cc.
 #include "journal/file_journal.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "core/json_text.h"
 #include "core/utf8_tail.h"
+#include "journal/file_io.h"
 #include "platform/files.h"
-#include "platform/unique_fd.h"
 
 namespace dslmodel::journal {
 namespace {
 
 namespace fs = std::filesystem;
-
-Status io_error(std::string_view what, const fs::path& path, int err) {
-  return Status(ErrorCode::kIo, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
-}
-
-// Holds a flock(2) until scope exit.
-class FileLock {
- public:
-  FileLock(int fd, int op) : fd_(fd) {
-    int rc;
-    do {
-      rc = ::flock(fd_, op);
-    } while (rc != 0 && errno == EINTR);
-    error_ = rc == 0 ? 0 : errno;
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock() {
-    if (error_ == 0) ::flock(fd_, LOCK_UN);
-  }
-  int error() const { return error_; }
-
- private:
-  int fd_;
-  int error_ = 0;
-};
-
-// Reads [offset, end of file) of fd.
-Result<std::string> read_from(int fd, off_t offset, const fs::path& path) {
-  std::string data;
-  char buf[65536];
-  while (true) {
-    ssize_t r = ::pread(fd, buf, sizeof buf, offset);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return io_error("read", path, errno);
-    if (r == 0) return data;
-    data.append(buf, static_cast<std::size_t>(r));
-    offset += r;
-  }
-}
-
-// Calls fn(line) for every line of data, including a last line without '\n'.
-template <typename Fn>
-void for_each_line(std::string_view data, Fn&& fn) {
-  while (!data.empty()) {
-    std::size_t nl = data.find('\n');
-    fn(data.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    data.remove_prefix(nl + 1);
-  }
-}
+using fileio::FileLock;
+using fileio::io_error;
 
 bool same_file(int fd, const fs::path& path) {
   struct stat by_fd {};
   struct stat by_path {};
-  return ::fstat(fd, &by_fd) == 0 && ::stat(path.c_str(), &by_path) == 0 &&
+  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 &&
          by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
 }
 
@@ -94,218 +44,188 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
   return Status::Ok();
 }
 
-// The offset where the last line of the first `size` bytes starts (0 when it is the first line):
-// one past the last '\n' before `size`. Reads backwards in blocks.
-Result<off_t> last_line_start(int fd, off_t size, const fs::path& path) {
-  char buf[65536];
-  off_t end = size;
-  while (end > 0) {
-    const off_t begin = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
-    const auto want = static_cast<std::size_t>(end - begin);
-    ssize_t r = ::pread(fd, buf, want, begin);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return io_error("read", path, errno);
-    if (static_cast<std::size_t>(r) != want) return io_error("read", path, EIO);
-    for (std::size_t i = want; i > 0; --i) {
-      if (buf[i - 1] == '\n') return begin + static_cast<off_t>(i);
-    }
-    end = begin;
-  }
-  return off_t{0};
-}
-
-// Opens the journal without following a symlink at the file or its directory: the journal is
-// never appended (or read) outside the directory it is configured in.
-int open_journal(const fs::path& file, int flags, mode_t mode = 0) {
-  if (file.has_parent_path()) {
-    struct stat st {};
-    if (::lstat(file.parent_path().c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      errno = ELOOP;
-      return -1;
-    }
-  }
-  return ::open(file.c_str(), flags | O_NOFOLLOW, mode);
-}
-
-Status open_error(std::string_view what, const fs::path& file, int err) {
-  if (err != ELOOP) return io_error(what, file, err);
-  struct stat st {};
-  const bool dir_is_link = file.has_parent_path() &&
-                           ::lstat(file.parent_path().c_str(), &st) == 0 && S_ISLNK(st.st_mode);
-  return platform::symlink_refused(dir_is_link ? file.parent_path() : file);
+fs::path lock_path(const fs::path& journal) {
+  fs::path p = journal;
+  p += ".lock";
+  return p;
 }
 
 }  // namespace
 
-FileJournal::FileJournal(std::filesystem::path file) : file_(std::move(file)) {}
+FileJournal::FileJournal(std::filesystem::path file, JournalConfig cfg)
+    : file_(std::move(file)), cfg_(cfg) {}
 
 FileJournal::~FileJournal() {
   if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-// (Re)opens the file when not open or when the path now names another file (rotated, removed).
+// Opens "<journal>.lock" once (creating it and the directory when `create`); -1 in lock_fd_ when
+// it does not exist and may not be created: no writer ever ran, so there is nothing to wait for.
+Status FileJournal::lock_file_locked(bool create) const {
+  if (lock_fd_ >= 0) return Status::Ok();
+  if (create && file_.has_parent_path()) {
+    if (Status s = platform::ensure_state_directory(file_.parent_path()); !s.ok()) return s;
+  }
+  const int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+  lock_fd_ = fileio::open_nofollow(lock_path(file_), flags, 0644);
+  if (lock_fd_ < 0 && errno == ENOENT && !create) return Status::Ok();
+  if (lock_fd_ < 0) return fileio::open_error("open", lock_path(file_), errno);
+  return Status::Ok();
+}
+
+// (Re)opens the active file when not open or when the path now names another file (rotated,
+// removed), creating it when missing.
 Status FileJournal::open_locked() {
   if (fd_ >= 0 && same_file(fd_, file_)) return Status::Ok();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  scanned_size_ = -1;
-  last_seq_ = 0;
-  if (file_.has_parent_path()) {
-    if (Status s = platform::ensure_state_directory(file_.parent_path()); !s.ok()) return s;
-  }
   constexpr int kFlags = O_RDWR | O_APPEND | O_CLOEXEC;
   for (int attempt = 0; attempt < 3 && fd_ < 0; ++attempt) {
-    int fd = open_journal(file_, kFlags | O_CREAT | O_EXCL, 0644);
+    int fd = fileio::open_nofollow(file_, kFlags | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
       fd_ = fd;
       fs::path dir = file_.has_parent_path() ? file_.parent_path() : fs::path(".");
       return platform::fsync_directory(dir);
     }
-    if (errno != EEXIST) return open_error("create", file_, errno);
-    fd = open_journal(file_, kFlags);
+    if (errno != EEXIST) return fileio::open_error("create", file_, errno);
+    fd = fileio::open_nofollow(file_, kFlags);
     if (fd >= 0) {
       fd_ = fd;
     } else if (errno != ENOENT) {
-      return open_error("open", file_, errno);
+      return fileio::open_error("open", file_, errno);
     }
   }
   return fd_ >= 0 ? Status::Ok() : io_error("open", file_, ENOENT);
 }
 
-// Brings last_seq_ up to date with the first `size` bytes, scanning only what is new.
-Status FileJournal::refresh_last_seq_locked(off_t size) {
-  if (size == scanned_size_) return Status::Ok();
-  off_t from = scanned_size_;
-  if (from < 0 || size < from) {
-    from = 0;
-    last_seq_ = 0;
-  }
-  auto data = read_from(fd_, from, file_);
-  if (!data.ok()) return data.status();
-  for_each_line(*data, [this](std::string_view line) {
-    auto j = parse_json_or_discarded(line);
-    if (!j.is_object()) return;
-    auto seq = j.find("seq");
-    if (seq != j.end() && seq->is_number_integer()) {
-      last_seq_ = std::max(last_seq_, seq->get<std::int64_t>());
-    }
-  });
-  scanned_size_ = from + static_cast<off_t>(data->size());
-  return Status::Ok();
-}
-
-// A last line without its '\n' was left by an append that was interrupted (kill -9, power loss)
-// and so never acknowledged. When it is a whole record (only the '\n' is missing) it is sealed
-// and kept; otherwise the torn bytes are cut off, so the next record starts on a line of its own
-// and the journal holds no unreadable line. Called with the exclusive lock held: no other append
-// is in progress. Returns the size of the file after the repair and whether it needs a '\n'.
-Result<std::pair<off_t, bool>> FileJournal::repair_torn_tail_locked(off_t size) {
-  if (size == 0) return std::pair<off_t, bool>{0, true};
-  char last = '\n';
-  if (::pread(fd_, &last, 1, size - 1) != 1) return io_error("read", file_, errno);
-  if (last == '\n') return std::pair<off_t, bool>{size, true};
-  Result<off_t> start = last_line_start(fd_, size, file_);
-  if (!start.ok()) return start.status();
-  Result<std::string> tail = read_from(fd_, *start, file_);
+// After sync_locked() every whole line of the active file is folded; bytes past
+// index_.active_size are a last line without its '\n', left by an append that was interrupted
+// (kill -9, power loss) and so never acknowledged. A whole record is sealed and kept; anything
+// else is cut off, so the next record starts on a line of its own. Returns whether it changed.
+Result<bool> FileJournal::repair_torn_tail_locked(std::uint64_t size) {
+  const std::uint64_t start = index_.active_size;
+  if (size <= start) return false;
+  if (Status s = open_locked(); !s.ok()) return s;
+  Result<std::string> tail = fileio::read_from(fd_, static_cast<off_t>(start), file_);
   if (!tail.ok()) return tail.status();
-  if (journal_entry_from_text(*tail)) return std::pair<off_t, bool>{size, false};
-  if (::ftruncate(fd_, *start) != 0) return io_error("truncate", file_, errno);
+  if (journal_entry_from_text(*tail)) {
+    if (Status s = write_all(fd_, "\n", file_); !s.ok()) return s;
+    if (::fdatasync(fd_) != 0) return io_error("fdatasync", file_, errno);
+    return true;
+  }
+  if (::ftruncate(fd_, static_cast<off_t>(start)) != 0) return io_error("truncate", file_, errno);
   if (::fdatasync(fd_) != 0) return io_error("fdatasync", file_, errno);
   spdlog::warn("journal {}: removed a torn last line at byte {} ({} bytes, an interrupted append)",
-               file_.string(), *start, size - *start);
-  scanned_size_ = -1;  // rescan: the bytes cut off may have been scanned
-  return std::pair<off_t, bool>{*start, true};
+               file_.string(), start, size - start);
+  return true;
 }
 
-// Writes entry as the next line of a file of `size` bytes and syncs it.
-Status FileJournal::write_record_locked(JournalEntry& entry, off_t size) {
-  auto repaired = repair_torn_tail_locked(size);
-  if (!repaired.ok()) return repaired.status();
-  const auto [new_size, sealed] = *repaired;
-  if (new_size != size) {
-    size = new_size;
-    if (Status s = refresh_last_seq_locked(size); !s.ok()) return s;
-  }
-  entry.seq = last_seq_ + 1;
-  entry.output = utf8_tail(std::move(entry.output), kMaxOutputBytes);
-  std::string line = sealed ? "" : "\n";  // seal a whole last record that lacks its '\n'
-  line += dump_json(to_json(entry));
+// Writes entry as the next line of the active file, syncs it and folds it.
+Status FileJournal::write_line_locked(const JournalEntry& entry) {
+  if (Status s = open_locked(); !s.ok()) return s;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return io_error("stat", file_, errno);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::string line = dump_json(to_json(entry));
   line += '\n';
-  scanned_size_ = -1;  // until the write is known to be whole
   if (Status s = write_all(fd_, line, file_); !s.ok()) return s;
   if (::fdatasync(fd_) != 0) return io_error("fdatasync", file_, errno);
-  last_seq_ = entry.seq;
-  scanned_size_ = size + static_cast<off_t>(line.size());
+  return fold_tail_locked(size);
+}
+
+// Seals the active file into a segment named after its first seq, then applies retention.
+Status FileJournal::rotate_locked(TimePoint now) {
+  if (index_.active_first_seq == 0) return Status::Ok();
+  const fs::path sealed = segment_path(file_, index_.active_first_seq);
+  if (Status s = platform::durable_rename_noreplace(file_, sealed); !s.ok()) {
+    spdlog::warn("journal {}: not rotated into {}: {}", file_.string(), sealed.string(),
+                 s.message());
+    return Status::Ok();
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  index_.active_inode = 0;
+  index_.active_first_seq = 0;
+  index_.active_size = 0;
+  remove_expired_locked(now);
   return Status::Ok();
+}
+
+void FileJournal::remove_expired_locked(TimePoint now) const {
+  Result<std::vector<Segment>> segments = list_segments(file_);
+  if (!segments.ok() || segments->empty()) return;
+  std::vector<std::optional<TimePoint>> newest_at;
+  for (const Segment& s : *segments) {
+    if (cfg_.max_age.count() <= 0) break;  // no age limit: judged by size alone
+    std::optional<TimePoint> at;
+    (void)for_each_newest(s.path, [&at](JournalEntry&& e) {
+      at = e.last_at.value_or(e.at);
+      return false;
+    });
+    newest_at.push_back(at);
+    if (at && now - *at <= cfg_.max_age) break;  // every later segment is newer still
+  }
+  Result<fileio::FileId> active_id = fileio::file_id(file_);
+  const std::uint64_t active_bytes = active_id.ok() ? active_id->size : 0;
+  bool removed = false;
+  for (std::size_t i : expired_segments(*segments, newest_at, active_bytes, cfg_, now)) {
+    std::error_code ec;
+    removed = fs::remove((*segments)[i].path, ec) || removed;
+    if (ec)
+      spdlog::warn("journal: cannot remove {}: {}", (*segments)[i].path.string(), ec.message());
+  }
+  if (removed) (void)platform::fsync_directory(file_.has_parent_path() ? file_.parent_path() : ".");
+}
+
+// Counts a repeated skip on the newest record: only the index changes.
+Result<std::int64_t> FileJournal::count_repeat_locked(JournalEntry& entry) {
+  const JournalEntry& last = *index_.fold.last();
+  const TimePoint repeated_at = entry.at;
+  JournalEntry updated = std::move(entry);
+  updated.seq = last.seq;
+  updated.at = last.at;
+  updated.repeats = last.repeats + 1;
+  updated.last_at = repeated_at;
+  updated.output = utf8_tail(std::move(updated.output), kMaxOutputBytes);
+  JournalIndex next = index_;
+  next.fold.add(updated);
+  next.repeat_unwritten = true;
+  if (Status s = write_index(file_, next); !s.ok()) return s;
+  index_ = std::move(next);
+  return updated.seq;
 }
 
 Result<std::int64_t> FileJournal::append(JournalEntry entry) {
   std::lock_guard<std::mutex> guard(mu_);
-  if (Status s = open_locked(); !s.ok()) return s;
-  FileLock lock(fd_, LOCK_EX);
-  if (lock.error() != 0) return io_error("lock", file_, lock.error());
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) return io_error("stat", file_, errno);
-  if (Status s = refresh_last_seq_locked(st.st_size); !s.ok()) return s;
-  if (Status s = write_record_locked(entry, st.st_size); !s.ok()) return s;
+  if (Status s = lock_file_locked(true); !s.ok()) return s;
+  FileLock lock(lock_fd_, LOCK_EX);
+  if (lock.error() != 0) return io_error("lock", lock_path(file_), lock.error());
+  if (Status s = sync_locked(); !s.ok()) return s;
+  Result<fileio::FileId> active = fileio::file_id(file_);
+  if (!active.ok()) return active.status();
+  Result<bool> repaired = repair_torn_tail_locked(active->size);
+  if (!repaired.ok()) return repaired.status();
+  if (*repaired) {
+    if (Status s = sync_locked(); !s.ok()) return s;
+  }
+  const JournalEntry* last = index_.fold.last();
+  if (last != nullptr && same_skip(*last, entry)) return count_repeat_locked(entry);
+  if (index_.repeat_unwritten && last != nullptr) {
+    const JournalEntry counted = *last;
+    if (Status s = write_line_locked(counted); !s.ok()) return s;
+  }
+  if (index_.active_first_seq != 0 && index_.active_size >= cfg_.segment_bytes) {
+    if (Status s = rotate_locked(entry.at); !s.ok()) return s;
+  }
+  entry.seq = std::max(index_.fold.last_seq(), index_.highest_seq) + 1;
+  entry.output = utf8_tail(std::move(entry.output), kMaxOutputBytes);
+  if (Status s = write_line_locked(entry); !s.ok()) return s;
+  if (Status s = write_index(file_, index_); !s.ok()) {
+    spdlog::warn("journal {}: index not updated ({}); it is rebuilt when next read", file_.string(),
+                 s.message());
+  }
   return entry.seq;
-}
-
-Result<std::vector<JournalEntry>> FileJournal::read_all() const {
-  std::vector<JournalEntry> entries;
-  int fd = open_journal(file_, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
-    corrupt_lines_.store(0);
-    return entries;
-  }
-  if (fd < 0) return open_error("open", file_, errno);
-  platform::UniqueFd closer(fd);
-  std::string data;
-  {
-    FileLock lock(fd, LOCK_SH);
-    if (lock.error() != 0) return io_error("lock", file_, lock.error());
-    auto read = read_from(fd, 0, file_);
-    if (!read.ok()) return read.status();
-    data = std::move(read).value();
-  }
-  int corrupt = 0;
-  std::optional<std::size_t> first_corrupt;
-  std::optional<std::size_t> torn_at;  // an unreadable last line without '\n': a torn append
-  for_each_line(data, [&](std::string_view line) {
-    if (line.empty()) return;
-    auto entry = journal_entry_from_text(line);
-    if (entry) {
-      entries.push_back(std::move(*entry));
-      return;
-    }
-    const auto offset = static_cast<std::size_t>(line.data() - data.data());
-    if (offset + line.size() == data.size() && data.back() != '\n') {
-      torn_at = offset;
-      return;
-    }
-    ++corrupt;
-    if (!first_corrupt) first_corrupt = offset;
-  });
-  if (torn_at) warn_torn_once(*torn_at, data.size() - *torn_at);
-  if (first_corrupt) warn_corrupt_once(corrupt, *first_corrupt);
-  corrupt_lines_.store(corrupt + (torn_at ? 1 : 0));
-  return entries;
-}
-
-// Once per torn offset and per count of bad lines, so a loop re-reading every cycle warns once.
-void FileJournal::warn_torn_once(std::size_t offset, std::size_t bytes) const {
-  const auto at = static_cast<std::int64_t>(offset);
-  if (warned_torn_at_.exchange(at) == at) return;
-  spdlog::warn(
-      "journal {}: the last line, at byte {} ({} bytes), is torn (an interrupted append): "
-      "skipped, the records before it are kept, and the next append removes it",
-      file_.string(), offset, bytes);
-}
-
-void FileJournal::warn_corrupt_once(int count, std::size_t first_offset) const {
-  if (warned_corrupt_.exchange(count) == count) return;
-  spdlog::warn("journal {}: {} unreadable line{} skipped, the first at byte {}", file_.string(),
-               count, count == 1 ? "" : "s", first_offset);
 }
 
 }  // namespace dslmodel::journal

@@ -58,11 +58,19 @@ std::optional<Outcome> outcome_from_string(std::string_view s) {
 }
 
 nlohmann::json to_json(const JournalEntry& e) {
+  nlohmann::json decision = to_json(e.decision);
+  // A record names its first actions and counts the rest: an optimize over a large directory
+  // plans 100,000 archives, which its inverse lists when it ran (docs/journal.md).
+  if (e.decision.actions.size() > kJournaledActions) {
+    nlohmann::json& actions = decision["parameters"]["actions"];
+    actions.erase(actions.begin() + static_cast<std::ptrdiff_t>(kJournaledActions), actions.end());
+    decision["parameters"]["actions_total"] = e.decision.actions.size();
+  }
   nlohmann::json j{
       {"seq", e.seq},
       {"at", format_iso8601(e.at)},
       {"outcome", std::string(to_string(e.outcome))},
-      {"decision", to_json(e.decision)},
+      {"decision", std::move(decision)},
       {"reason", e.reason},
       {"result", e.result},
       {"output", e.output},
@@ -71,6 +79,8 @@ nlohmann::json to_json(const JournalEntry& e) {
       {"inverse", e.inverse},
   };
   if (!e.replica.empty()) j["replica"] = e.replica;
+  if (e.repeats > 0) j["repeats"] = e.repeats;
+  if (e.last_at) j["last_at"] = format_iso8601(*e.last_at);
   return j;
 }
 
@@ -99,8 +109,15 @@ std::optional<JournalEntry> journal_entry_from_json(const nlohmann::json& j) {
   }
   if (!read_string(j, "reason", e.reason) || !read_string(j, "result", e.result) ||
       !read_string(j, "output", e.output) || !read_int(j, "duration_ms", e.duration_ms) ||
-      !read_int(j, "epoch", e.epoch) || !read_string(j, "replica", e.replica)) {
+      !read_int(j, "epoch", e.epoch) || !read_string(j, "replica", e.replica) ||
+      !read_int(j, "repeats", e.repeats)) {
     return std::nullopt;
+  }
+  std::string last_at;
+  if (!read_string(j, "last_at", last_at)) return std::nullopt;
+  if (!last_at.empty()) {
+    e.last_at = parse_iso8601(last_at);
+    if (!e.last_at) return std::nullopt;
   }
   if (auto inv = j.find("inverse"); inv != j.end() && !inv->is_null()) e.inverse = *inv;
   return e;

@@ -13,6 +13,7 @@
 #include "dslmodel/engine.h"
 #include "dslmodel/policy.h"
 #include "dslmodel/time.h"
+#include "journal/history.h"
 #include "sim/swarm_model.h"
 
 namespace dslmodel::sim {
@@ -79,14 +80,15 @@ class ModelActuator final : public Actuator {
   SwarmModel* model_;
 };
 
-// An in-memory journal that forgets what no history rule can look at any more: records older
-// than `horizon`, except the last executed scalings (the gate's last scale-up and -down, the
-// start-up lag samples). Keeps a long simulation's cost per cycle flat.
+// An in-memory journal: its summary is the fold of every record (journal/history.h), and it
+// keeps for read_all() only what a history rule could still look at: records younger than
+// `horizon` and the last executed scalings. Keeps a long simulation's cost per cycle flat.
 class BoundedJournal final : public Journal {
  public:
   explicit BoundedJournal(TimePoint::duration horizon) : horizon_(horizon) {}
   Result<std::int64_t> append(JournalEntry e) override {
     e.seq = ++seq_;
+    fold_.add(e);
     entries_.push_back(std::move(e));
     if (entries_.size() > 2 * kCompactAt) compact();
     return seq_;
@@ -94,6 +96,7 @@ class BoundedJournal final : public Journal {
   Result<std::vector<JournalEntry>> read_all() const override {
     return std::vector<JournalEntry>(entries_.begin(), entries_.end());
   }
+  Result<JournalSummary> summary() const override { return journal::summary_of(fold_); }
 
  private:
   static constexpr std::size_t kCompactAt = 512;
@@ -113,6 +116,7 @@ class BoundedJournal final : public Journal {
   }
 
   TimePoint::duration horizon_;
+  journal::HistoryFold fold_;  // of every record, forgotten or not
   std::deque<JournalEntry> entries_;
   std::int64_t seq_ = 0;
 };

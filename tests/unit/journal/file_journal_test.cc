@@ -251,8 +251,7 @@ TEST_F(FileJournalTest, SymlinkedJournalOrDirectoryIsRefused) {
   EXPECT_EQ(content, "precious\n");
 
   // .dsl itself a symlink to a directory elsewhere.
-  fs::remove(file_);
-  fs::remove(file_.parent_path());
+  fs::remove_all(file_.parent_path());  // the journal's link and lock file
   fs::create_directory_symlink(outside, file_.parent_path());
   FileJournal j(file_);
   auto seq = j.append(make_entry(Outcome::kExecuted, "a"));
