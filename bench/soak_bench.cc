@@ -271,9 +271,10 @@ int Soak::report() {
   const double rss_growth_mb = static_cast<double>(end.rss_kb - rss_start_kb_) / 1024.0;
   print_breakdown();
   fmt::print(
-      "\nper cycle: median of the first {} cycles {:.2f} ms, of the last {} {:.2f} ms: "
-      "ratio {:.2f}x\n",
-      k, first, k, last, ratio);
+      "\n{} cycles in {:.0f} s of wall time\nper cycle: median of the first {} cycles {:.2f} ms, "
+      "of the last {} {:.2f} ms: ratio {:.2f}x\n",
+      ran, std::chrono::duration<double>(SteadyClock::now() - began_).count(), k, first, k, last,
+      ratio);
   fmt::print("RSS: {:.1f} MB after the first cycle, {:.1f} MB at the end: {:+.1f} MB\n",
              static_cast<double>(rss_start_kb_) / 1024.0, static_cast<double>(end.rss_kb) / 1024.0,
              rss_growth_mb);

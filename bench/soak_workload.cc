@@ -27,7 +27,7 @@ constexpr double kDay = 86400.0;          // the arrival wave's period
 constexpr double kBurstEvery = 3 * 3600;  // a burst of kBurstItems high-priority items
 constexpr int kBurstItems = 40;
 constexpr double kFailShare = 0.03;
-constexpr double kCrashEvery = 6 * 3600;  // mean time between agent crashes
+constexpr double kCrashEvery = 2 * 3600;  // mean time between agent crashes
 constexpr double kDownFor = 600;          // a crashed agent's supervisor restarts it after this
 constexpr std::int64_t kMaxAttempts = 3;
 

@@ -71,7 +71,7 @@ struct WorkloadCounts {
 
 // Agents, work and completions over simulated time. Arrivals follow a daily wave with a burst
 // every three hours; service times are 5 to 40 s; 3% of items fail (retryable); an agent crashes
-// now and then, leaving its claim and a stale heartbeat, and comes back ten minutes later.
+// about every two hours, leaving its claim and a stale heartbeat, and comes back ten minutes later.
 class Workload {
  public:
   Workload(std::filesystem::path dir, const SoakClock& clock, std::uint32_t seed);
