@@ -151,7 +151,7 @@ class Soak {
   std::vector<double> times_ms_;
   std::int64_t rss_start_kb_ = 0;
   std::map<std::string, std::int64_t> reported_;  // outcome counts from the cycles' reports
-  SteadyClock::time_point began_{}, last_progress_{};
+  SteadyClock::time_point began_{}, last_progress_{}, last_row_{};
 };
 
 dslmodel::Status Soak::start() {
@@ -224,11 +224,17 @@ dslmodel::Status Soak::run() {
              config_.coordination_dir);
   fmt::print("{:>8} {:>9} {:>10} {:>8} {:>10} {:>9} {:>10} {:>10}\n", "cycle", "simulated",
              "cycle ms", "RSS MB", ".dsl/ KB", "journal", "journal KB", "dir KB");
-  began_ = last_progress_ = SteadyClock::now();
+  began_ = last_progress_ = last_row_ = SteadyClock::now();
   const std::int64_t rows = std::min<std::int64_t>(10, o_.cycles);
   for (std::int64_t n = 1; n <= o_.cycles; ++n) {
     if (dslmodel::Status s = one_cycle(n); !s.ok()) return s;
-    if (n == o_.window || n % (o_.cycles / rows) == 0) print_row(checkpoint(n));
+    const auto now = SteadyClock::now();
+    const bool row_due = o_.budget_s > 0 &&
+                         std::chrono::duration<double>(now - last_row_).count() > o_.budget_s / 10;
+    if (n == o_.window || n % (o_.cycles / rows) == 0 || row_due) {
+      print_row(checkpoint(n));
+      last_row_ = now;
+    }
     progress(n);
     if (o_.budget_s > 0 &&
         std::chrono::duration<double>(SteadyClock::now() - began_).count() > o_.budget_s) {
@@ -250,7 +256,9 @@ void Soak::print_breakdown() const {
     if (e.outcome == dslmodel::Outcome::kSkipped) key += " (" + e.reason + ")";
     ++by[key];
   }
-  fmt::print("journal records by outcome:\n");
+  fmt::print(
+      "the cycles reported {} executed, {} failed, {} skipped; journal records by outcome:\n",
+      reported_.at("executed"), reported_.at("failed"), reported_.at("skipped"));
   for (const auto& [key, count] : by) fmt::print("  {:>8}  {}\n", count, key);
   const soak::WorkloadCounts& w = workload_->counts();
   fmt::print(
@@ -275,9 +283,10 @@ int Soak::report() {
       "of the last {} {:.2f} ms: ratio {:.2f}x\n",
       ran, std::chrono::duration<double>(SteadyClock::now() - began_).count(), k, first, k, last,
       ratio);
-  fmt::print("RSS: {:.1f} MB after the first cycle, {:.1f} MB at the end: {:+.1f} MB\n",
-             static_cast<double>(rss_start_kb_) / 1024.0, static_cast<double>(end.rss_kb) / 1024.0,
-             rss_growth_mb);
+  fmt::print(
+      "RSS: {:.1f} MB after the first cycle, {:.1f} MB at the end: {:+.1f} MB (peak {:.1f} MB)\n",
+      static_cast<double>(rss_start_kb_) / 1024.0, static_cast<double>(end.rss_kb) / 1024.0,
+      rss_growth_mb, static_cast<double>(soak::status_kb("VmHWM")) / 1024.0);
   fmt::print(".dsl/: {:.1f} KB; journal {:.1f} KB in {} lines ({} files)\n",
              static_cast<double>(end.state_bytes) / 1024.0,
              static_cast<double>(end.journal.bytes) / 1024.0, end.journal.lines, end.journal.files);

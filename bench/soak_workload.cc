@@ -370,11 +370,13 @@ JournalSize journal_size(const fs::path& state_dir) {
   return out;
 }
 
-std::int64_t rss_kb() {
+std::int64_t status_kb(std::string_view field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.starts_with("VmRSS:")) return std::atoll(line.c_str() + 6);
+    if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':') {
+      return std::atoll(line.c_str() + field.size() + 1);
+    }
   }
   return -1;
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dslmodel/actuator.h"
@@ -142,7 +143,8 @@ struct JournalSize {
   int files = 0;
 };
 JournalSize journal_size(const std::filesystem::path& state_dir);
-// VmRSS of this process in kB, from /proc/self/status (-1 when unreadable).
-std::int64_t rss_kb();
+// A field of /proc/self/status in kB ("VmRSS", "VmHWM": the peak), -1 when unreadable.
+std::int64_t status_kb(std::string_view field);
+inline std::int64_t rss_kb() { return status_kb("VmRSS"); }
 
 }  // namespace soak
