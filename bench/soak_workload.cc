@@ -258,7 +258,7 @@ Status Workload::run_agent(Agent& a, double now_s) {
   for (;;) {
     if (!a.item.empty()) {
       auto it = items_.find(a.item);
-      if (it == items_.end()) {  // taken from it (requeued and dead-lettered): drop it
+      if (it == items_.end()) {  // its file is gone (the engine gave it up): drop it
         a.item.clear();
         continue;
       }
