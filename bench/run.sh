@@ -26,3 +26,7 @@ echo
 echo "== etcd: claim throughput and failover"
 cmake --build "$build" --target dsl_ha_bench >/dev/null
 "$build/bench/dsl_ha_bench"
+echo
+echo "== soak: a cycle's cost, memory and .dsl/ over simulated hours"
+cmake --build "$build" --target dsl_soak_bench >/dev/null
+"$build/bench/dsl_soak_bench"
