@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -96,9 +97,13 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The bound on .dsl/ the configuration sets, if it has such a setting (none does yet: the
-// journal keeps every record).
-std::optional<std::uintmax_t> configured_bound(const dslmodel::Config&) { return std::nullopt; }
+// The bound on .dsl/ the configuration sets: the journal's retention (its files together at
+// most journal.max_bytes once the active file is sealed, plus the active file itself) and a
+// slack for the small state files beside it (the index, the lock, archive totals).
+std::optional<std::uintmax_t> configured_bound(const dslmodel::Config& c) {
+  constexpr std::uintmax_t kSlack = std::uintmax_t{256} << 10;
+  return c.journal.max_bytes + c.journal.segment_bytes + kSlack;
+}
 
 // One row of the table: where the run stands.
 struct Checkpoint {
@@ -158,6 +163,9 @@ dslmodel::Status Soak::start() {
   config_.coordination_dir = (dir_ / "coord").string();
   config_.actuator.kind = dslmodel::ActuatorKind::kNone;  // replaced by the soak actuator below
   config_.policy.retention = dslmodel::Seconds(static_cast<std::int64_t>(o_.retention_s));
+  // A small journal retention, so that a run of hours reaches it and shows it holds.
+  config_.journal.max_bytes = std::uint64_t{1} << 20;
+  config_.journal.segment_bytes = std::uint64_t{128} << 10;
   auto parts = dslmodel::make_engine_parts(config_);
   if (!parts.ok()) return parts.status();
   const auto origin =
@@ -246,15 +254,16 @@ dslmodel::Status Soak::run() {
   return dslmodel::Status::Ok();
 }
 
-// What the journal holds, by outcome, decision type and reason: where its lines come from.
+// What the journal holds (within retention), by outcome, decision type and reason: where its
+// lines come from.
 void Soak::print_breakdown() const {
-  auto entries = engine_->history();
+  auto entries = engine_->history(std::numeric_limits<std::size_t>::max());
   if (!entries.ok()) return;
   std::map<std::string, std::int64_t> by;
   for (const dslmodel::JournalEntry& e : *entries) {
     std::string key = fmt::format("{} {}", dslmodel::to_string(e.outcome), e.decision.type);
     if (e.outcome == dslmodel::Outcome::kSkipped) key += " (" + e.reason + ")";
-    ++by[key];
+    by[key] += 1 + e.repeats;
   }
   fmt::print(
       "the cycles reported {} executed, {} failed, {} skipped; journal records by outcome:\n",
