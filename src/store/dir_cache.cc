@@ -19,7 +19,8 @@ bool DirCache::ensure_watch() {
   if (watch_.valid()) return true;
   Result<platform::DirWatch> w = platform::DirWatch::open(dir_);
   if (!w.ok()) {
-    if (!warned_) {
+    // A missing directory is the snapshot's error to report, and is watched once it exists.
+    if (!warned_ && w.status().code() != ErrorCode::kNotFound) {
       spdlog::warn("{}: no change notifications ({}); every snapshot reads the whole directory",
                    dir_.string(), w.status().message());
       warned_ = true;
