@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "store/snapshot_build.h"
+
 namespace dslmodel::store::detail {
 
 DirCache::DirCache(std::filesystem::path dir, std::size_t max_file_size,
@@ -59,9 +61,26 @@ Status DirCache::read(std::chrono::steady_clock::time_point now, Snapshot& snap,
   } else {
     files_read = read_changed(dir->get(), changed);
   }
-  for (const auto& [name, entry] : entries_) add_entry(entry, snap);
-  if (!watch_.valid()) entries_.clear();  // nothing would tell what changed: keep nothing
+  if (stale_) rebuild();
+  snap.agents = built_.agents;
+  snap.work = built_.work;
+  snap.completed = built_.completed;
+  snap.telemetry = built_.telemetry;
+  snap.rejected = built_.rejected;
+  snap.warnings = built_.warnings;
+  if (!watch_.valid()) {  // nothing would tell what changed: keep nothing
+    entries_.clear();
+    built_ = Snapshot();
+    stale_ = true;
+  }
   return Status::Ok();
+}
+
+void DirCache::rebuild() {
+  built_ = Snapshot();
+  for (const auto& [name, entry] : entries_) add_entry(entry, built_);
+  finish_snapshot(built_);
+  stale_ = false;
 }
 
 Status DirCache::read_everything(int dir_fd, std::chrono::steady_clock::time_point now,
@@ -78,6 +97,7 @@ Status DirCache::read_everything(int dir_fd, std::chrono::steady_clock::time_poi
     entries_.emplace(listing->name(listing->entries[i]), std::move(*read[i]));
   }
   files_read = listing->entries.size();
+  stale_ = true;
   last_full_ = now;
   full_due_ = listing->partial;  // an incomplete listing is completed by the next full read
   if (listing->partial) snap.partial = true;
@@ -89,6 +109,7 @@ std::size_t DirCache::read_changed(int dir_fd, const std::vector<std::string>& n
   RecordReader reader(max_file_size_);
   for (const std::string& name : names) {
     if (name.empty() || name.front() == '.' || !kind_of_file(name)) continue;
+    stale_ = true;
     std::optional<unsigned char> type = entry_type(dir_fd, name.c_str());
     std::optional<FileEntry> entry;
     if (type) {

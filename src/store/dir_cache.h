@@ -24,8 +24,8 @@ class DirCache {
   DirCache(std::filesystem::path dir, std::size_t max_file_size,
            std::chrono::steady_clock::duration full_rescan_interval);
 
-  // Adds the top level's records, rejections and warnings to `snap` (unfinished: see
-  // snapshot_build.h) and sets `files_read` to the number of record files read. Fails as
+  // Sets the top level's records, rejections and warnings in `snap`, finished (see
+  // snapshot_build.h), and `files_read` to the number of record files read. Fails as
   // open_directory() does, or with kIo when the directory cannot be listed.
   // REQUIRES: the shared archive lock held (store/archive_totals.h).
   Status read(std::chrono::steady_clock::time_point now, Snapshot& snap, std::size_t& files_read);
@@ -40,6 +40,8 @@ class DirCache {
   std::vector<std::string> take_changes();
   Status read_everything(int dir_fd, std::chrono::steady_clock::time_point now, Snapshot& snap,
                          std::size_t& files_read);
+  // Makes built_ from entries_.
+  void rebuild();
   // Reads the named entries again; returns how many were there to read.
   std::size_t read_changed(int dir_fd, const std::vector<std::string>& names);
 
@@ -48,6 +50,8 @@ class DirCache {
   std::chrono::steady_clock::duration rescan_every_;
   platform::DirWatch watch_;
   std::map<std::string, FileEntry, std::less<>> entries_;  // by file name
+  Snapshot built_;     // the entries, finished: what read() hands out while nothing changes
+  bool stale_ = true;  // entries_ changed since built_ was made
   bool full_due_ = true;
   std::chrono::steady_clock::time_point last_full_{};
   bool warned_ = false;

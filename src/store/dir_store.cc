@@ -58,7 +58,7 @@ Result<Snapshot> DirStore::snapshot() {
     snap.archived = detail::read_archived_totals(dir_, cfg_.max_file_size, &uncached);
   }
   if (uncached) detail::refresh_archive_cache(dir_, cfg_.max_file_size);
-  detail::finish_snapshot(snap);
+  if (!cache_) detail::finish_snapshot(snap);  // the cache hands out finished records
   return snap;
 }
 
