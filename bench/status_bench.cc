@@ -32,6 +32,7 @@ struct Sample {
 
 Sample run(const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -99,6 +100,42 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Times the reader and each binary on `dir`, alternated, `rounds` times; prints one row per
+// binary. Returns false when a run failed; `ok` turns false when the 100k budget is missed.
+bool measure(const std::filesystem::path& dir, int n, int rounds,
+             const std::vector<std::string>& binaries, bool& ok) {
+  std::vector<double> reader_t;
+  std::vector<std::vector<double>> dsl_t(binaries.size());
+  std::vector<long> rss(binaries.size(), 0);
+  run({DSLMODEL_PLAIN_READER, dir.string()});  // warm the page cache for both
+  for (int r = 0; r < rounds; ++r) {
+    Sample a = run({DSLMODEL_PLAIN_READER, dir.string()});
+    if (a.status != 0) {
+      fmt::print(stderr, "the reader failed ({})\n", a.status);
+      return false;
+    }
+    reader_t.push_back(a.seconds);
+    for (std::size_t b = 0; b < binaries.size(); ++b) {
+      Sample d = run({binaries[b], "--json", "auto", "status", "-c", dir.string()});
+      if (d.status != 0) {
+        fmt::print(stderr, "{} failed ({})\n", binaries[b], d.status);
+        return false;
+      }
+      dsl_t[b].push_back(d.seconds);
+      rss[b] = std::max(rss[b], d.max_rss_kb);
+    }
+  }
+  for (std::size_t b = 0; b < binaries.size(); ++b) {
+    const double ratio = median(dsl_t[b]) / median(reader_t);
+    const double rss_mb = static_cast<double>(rss[b]) / 1024.0;
+    fmt::print("{:>8}  {:>10}  {:>12.1f}  {:>12.1f}  {:>6.2f}x  {:>7.1f} MB\n", n,
+               b == 0 ? "this" : "baseline", median(dsl_t[b]) * 1e3, median(reader_t) * 1e3, ratio,
+               rss_mb);
+    if (b == 0 && n == 100000 && (ratio > 1.5 || rss_mb > 64)) ok = false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,34 +168,7 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     generate(dir, n);
-    std::vector<double> reader_t;
-    std::vector<std::vector<double>> dsl_t(binaries.size());
-    std::vector<long> rss(binaries.size(), 0);
-    run({DSLMODEL_PLAIN_READER, dir.string()});  // warm the page cache for both
-    for (int r = 0; r < rounds; ++r) {
-      Sample a = run({DSLMODEL_PLAIN_READER, dir.string()});
-      if (a.status != 0) {
-        fmt::print(stderr, "the reader failed ({})\n", a.status);
-        return 1;
-      }
-      reader_t.push_back(a.seconds);
-      for (std::size_t b = 0; b < binaries.size(); ++b) {
-        Sample d = run({binaries[b], "--json", "auto", "status", "-c", dir.string()});
-        if (d.status != 0) {
-          fmt::print(stderr, "{} failed ({})\n", binaries[b], d.status);
-          return 1;
-        }
-        dsl_t[b].push_back(d.seconds);
-        rss[b] = std::max(rss[b], d.max_rss_kb);
-      }
-    }
-    for (std::size_t b = 0; b < binaries.size(); ++b) {
-      const double ratio = median(dsl_t[b]) / median(reader_t);
-      fmt::print("{:>8}  {:>10}  {:>12.1f}  {:>12.1f}  {:>6.2f}x  {:>7.1f} MB\n", n,
-                 b == 0 ? "this" : "baseline", median(dsl_t[b]) * 1e3, median(reader_t) * 1e3,
-                 ratio, rss[b] / 1024.0);
-      if (b == 0 && n == 100000 && (ratio > 1.5 || rss[b] > 64 * 1024)) ok = false;
-    }
+    if (!measure(dir, n, rounds, binaries, ok)) return 1;
     std::filesystem::remove_all(dir, ec);
   }
   fmt::print("{}\n", ok ? "budget met (100k: ratio <= 1.5x, RSS <= 64 MB)" : "BUDGET MISSED");

@@ -55,7 +55,10 @@ Status DirCache::read(std::chrono::steady_clock::time_point now, Snapshot& snap,
     if (!watch_.valid()) ensure_watch();  // the directory was replaced: watch the new one
   }
   Result<platform::UniqueFd> dir = open_directory(dir_);
-  if (!dir.ok()) return dir.status();
+  if (!dir.ok()) {
+    full_due_ = true;  // the changes just taken are read by the next full read
+    return dir.status();
+  }
   if (full_read_due(now)) {
     if (Status s = read_everything(dir->get(), now, snap, files_read); !s.ok()) return s;
   } else {

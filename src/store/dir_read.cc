@@ -40,7 +40,7 @@ bool is_special(unsigned char d_type) {
 }
 
 FileEntry parsed_entry(RecordKind kind, std::string_view name, std::string_view bytes) {
-  auto entry = [name](auto&& parsed) -> FileEntry {
+  auto entry = [name](auto parsed) -> FileEntry {
     if (!parsed.ok()) return RejectedFile{std::string(name), parsed.status().message()};
     return std::move(parsed).value();
   };
@@ -129,11 +129,11 @@ void drop_empty(std::vector<T>& records) {
   std::erase_if(records, [](const T& r) { return r.file.empty(); });
 }
 
-// Puts a read entry where read_listing() keeps it: a record in its slot, its warning and any
+// Moves a read entry where read_listing() keeps it: a record to its slot, its warning and any
 // rejection with the worker's extras.
-void place(FileEntry&& entry, std::uint32_t slot, Extras& x, Snapshot& snap) {
+void place(FileEntry& entry, std::uint32_t slot, Extras& x, Snapshot& snap) {
   std::visit(
-      [&](auto&& r) {
+      [&](auto& r) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, RejectedFile>) {
           x.rejected.push_back(std::move(r));
@@ -143,7 +143,7 @@ void place(FileEntry&& entry, std::uint32_t slot, Extras& x, Snapshot& snap) {
           records_of<T>(snap)[slot] = std::move(r);
         }
       },
-      std::move(entry));
+      entry);
 }
 
 }  // namespace
@@ -288,14 +288,14 @@ void read_listing(int dir_fd, const Listing& listing, std::size_t max_size, int 
   snap.telemetry.resize(slots.count[static_cast<int>(RecordKind::kTelemetry)]);
   std::vector<Extras> extras(static_cast<std::size_t>(std::max(threads, 1)));
   // Each entry writes only its own slot, so the workers share the lists without a lock.
-  parallel_read(
-      listing.entries.size(), max_size, threads,
-      [&](std::size_t i, RecordReader& reader, int worker) {
-        const Listing::Entry& e = listing.entries[i];
-        std::optional<FileEntry> entry = read_entry(dir_fd, listing.name(e), e.type, reader);
-        if (!entry) return;
-        place(std::move(*entry), slots.slot[i], extras[static_cast<std::size_t>(worker)], snap);
-      });
+  parallel_read(listing.entries.size(), max_size, threads,
+                [&](std::size_t i, RecordReader& reader, int worker) {
+                  const Listing::Entry& e = listing.entries[i];
+                  std::optional<FileEntry> entry =
+                      read_entry(dir_fd, listing.name(e), e.type, reader);
+                  if (!entry) return;
+                  place(*entry, slots.slot[i], extras[static_cast<std::size_t>(worker)], snap);
+                });
   drop_empty(snap.agents);
   drop_empty(snap.work);
   drop_empty(snap.completed);
