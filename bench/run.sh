@@ -2,9 +2,13 @@
 # Runs every benchmark. Usage: bench/run.sh [build-dir]
 set -euo pipefail
 build=${1:-build}
-cmake --build "$build" --target dsl_status_bench dsl_core_bench dsl_agents_bench >/dev/null
+cmake --build "$build" --target dsl_status_bench dsl_loop_bench dsl_core_bench dsl_agents_bench \
+  >/dev/null
 echo "== dsl --json auto status vs a plain reader of the same files"
 "$build/bench/dsl_status_bench"
+echo
+echo "== dsl auto loop: later cycles against the first on an unchanged directory"
+"$build/bench/dsl_loop_bench"
 echo
 echo "== core: measure and decide"
 "$build/bench/dsl_core_bench" --benchmark_min_time=0.2

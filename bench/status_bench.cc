@@ -2,8 +2,9 @@
 // Both run as child processes, alternated, several rounds; reports the median wall time of each,
 // their ratio, and dsl's peak RSS (wait4's ru_maxrss). Budget at 100k: ratio <= 1.5, RSS <= 64 MB.
 //
-//   dsl_status_bench [--sizes 1000,10000,100000] [--rounds 7] [--workdir DIR]
-// Exits 1 when the 100k budget is missed.
+//   dsl_status_bench [--sizes 1000,10000,100000] [--rounds 7] [--workdir DIR] [--baseline DSL]
+// With --baseline, another dsl binary (an older build) runs in the same rounds, for a before/after
+// comparison on the same files. Exits 1 when the 100k budget is missed.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spawn.h>
@@ -31,6 +32,7 @@ struct Sample {
 
 Sample run(const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -98,16 +100,54 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Times the reader and each binary on `dir`, alternated, `rounds` times; prints one row per
+// binary. Returns false when a run failed; `ok` turns false when the 100k budget is missed.
+bool measure(const std::filesystem::path& dir, int n, int rounds,
+             const std::vector<std::string>& binaries, bool& ok) {
+  std::vector<double> reader_t;
+  std::vector<std::vector<double>> dsl_t(binaries.size());
+  std::vector<long> rss(binaries.size(), 0);
+  run({DSLMODEL_PLAIN_READER, dir.string()});  // warm the page cache for both
+  for (int r = 0; r < rounds; ++r) {
+    Sample a = run({DSLMODEL_PLAIN_READER, dir.string()});
+    if (a.status != 0) {
+      fmt::print(stderr, "the reader failed ({})\n", a.status);
+      return false;
+    }
+    reader_t.push_back(a.seconds);
+    for (std::size_t b = 0; b < binaries.size(); ++b) {
+      Sample d = run({binaries[b], "--json", "auto", "status", "-c", dir.string()});
+      if (d.status != 0) {
+        fmt::print(stderr, "{} failed ({})\n", binaries[b], d.status);
+        return false;
+      }
+      dsl_t[b].push_back(d.seconds);
+      rss[b] = std::max(rss[b], d.max_rss_kb);
+    }
+  }
+  for (std::size_t b = 0; b < binaries.size(); ++b) {
+    const double ratio = median(dsl_t[b]) / median(reader_t);
+    const double rss_mb = static_cast<double>(rss[b]) / 1024.0;
+    fmt::print("{:>8}  {:>10}  {:>12.1f}  {:>12.1f}  {:>6.2f}x  {:>7.1f} MB\n", n,
+               b == 0 ? "this" : "baseline", median(dsl_t[b]) * 1e3, median(reader_t) * 1e3, ratio,
+               rss_mb);
+    if (b == 0 && n == 100000 && (ratio > 1.5 || rss_mb > 64)) ok = false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int> sizes = {1000, 10000, 100000};
   int rounds = 7;
+  std::string baseline;
   std::filesystem::path work = std::filesystem::temp_directory_path() / "dsl-status-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
     if (a == "--workdir") work = argv[i + 1];
+    if (a == "--baseline") baseline = argv[i + 1];
     if (a == "--sizes") {
       sizes.clear();
       std::string s = argv[i + 1];
@@ -119,32 +159,16 @@ int main(int argc, char** argv) {
     }
   }
   bool ok = true;
-  fmt::print("{:>8}  {:>12}  {:>12}  {:>7}  {:>10}\n", "files", "dsl (ms)", "reader (ms)", "ratio",
-             "dsl RSS");
+  fmt::print("{:>8}  {:>10}  {:>12}  {:>12}  {:>7}  {:>10}\n", "files", "dsl", "dsl (ms)",
+             "reader (ms)", "ratio", "dsl RSS");
+  std::vector<std::string> binaries = {DSLMODEL_DSL_BINARY};
+  if (!baseline.empty()) binaries.push_back(baseline);
   for (int n : sizes) {
     const auto dir = work / std::to_string(n);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     generate(dir, n);
-    std::vector<double> dsl_t;
-    std::vector<double> reader_t;
-    long rss = 0;
-    run({DSLMODEL_PLAIN_READER, dir.string()});  // warm the page cache for both
-    for (int r = 0; r < rounds; ++r) {
-      Sample a = run({DSLMODEL_PLAIN_READER, dir.string()});
-      Sample b = run({DSLMODEL_DSL_BINARY, "--json", "auto", "status", "-c", dir.string()});
-      if (a.status != 0 || b.status != 0) {
-        fmt::print(stderr, "a run failed (reader {}, dsl {})\n", a.status, b.status);
-        return 1;
-      }
-      reader_t.push_back(a.seconds);
-      dsl_t.push_back(b.seconds);
-      rss = std::max(rss, b.max_rss_kb);
-    }
-    const double ratio = median(dsl_t) / median(reader_t);
-    fmt::print("{:>8}  {:>12.1f}  {:>12.1f}  {:>6.2f}x  {:>7.1f} MB\n", n, median(dsl_t) * 1e3,
-               median(reader_t) * 1e3, ratio, rss / 1024.0);
-    if (n == 100000 && (ratio > 1.5 || rss > 64 * 1024)) ok = false;
+    if (!measure(dir, n, rounds, binaries, ok)) return 1;
     std::filesystem::remove_all(dir, ec);
   }
   fmt::print("{}\n", ok ? "budget met (100k: ratio <= 1.5x, RSS <= 64 MB)" : "BUDGET MISSED");

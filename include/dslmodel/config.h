@@ -122,6 +122,12 @@ struct StoreConfig {
   // Where the coordination state lives: empty for the coordination directory, or
   // "etcd://host:port[,host:port...]/prefix" for etcd (DSLMODEL_STORE, --store).
   std::string url;
+  // Directory only, for long-running use (`dsl auto loop` sets it): keep the snapshot up to date
+  // from change notifications, reading again only the files that changed since the last one
+  // (docs/performance.md, "Incremental snapshots"). One-shot commands leave it off.
+  bool watch = false;
+  // With `watch`, everything is read again at least this often all the same; 0: always.
+  Seconds full_rescan_interval{300};
 };
 
 // How much history the journal keeps (docs/journal.md, "Bounded history"). The journal appends to

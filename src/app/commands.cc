@@ -72,6 +72,9 @@ Config engine_config(const Context& ctx, EngineMode mode) {
     a.kind = uses_etcd(c) ? ActuatorKind::kPool : ActuatorKind::kProcess;
   }
   if (mode != EngineMode::kLoop) a.replace_dead_agents = false;  // nobody would watch them
+  // The loop reads its directory every cycle: it keeps the snapshot from change notifications.
+  // One-shot commands read it once and set up no watch.
+  c.store.watch = mode == EngineMode::kLoop;
   a.observe_only = mode == EngineMode::kObserve;
   if (a.agent_command.empty()) {
     std::error_code ec;

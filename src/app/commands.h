@@ -71,7 +71,8 @@ enum class EngineMode {
 
 // The engine's configuration for a command: fills the agent command (this binary's
 // `agent run`), makes the process supervisor the default actuator of the loop, and keeps
-// one-shot commands from replacing dead agents (they would not be there to watch them).
+// one-shot commands from replacing dead agents (they would not be there to watch them); the loop
+// alone keeps its directory's snapshot from change notifications (store.watch).
 Config engine_config(const Context& ctx, EngineMode mode);
 
 // The `auto status` envelope for the engine's last analysis (also served on /status).

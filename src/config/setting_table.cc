@@ -63,6 +63,8 @@ constexpr IntSetting kIntSettings[] = {
      [](Config& c, std::int64_t v) { c.store.max_file_size = static_cast<std::size_t>(v); }},
     {"store.stale_temp_age", kPositiveSecondsBounds,
      [](Config& c, std::int64_t v) { c.store.stale_temp_age = Seconds(v); }},
+    {"store.full_rescan_interval", kSecondsBounds,
+     [](Config& c, std::int64_t v) { c.store.full_rescan_interval = Seconds(v); }},
     {"journal.max_age", kSecondsBounds,
      [](Config& c, std::int64_t v) { c.journal.max_age = Seconds(v); }},
     {"journal.max_bytes", kJournalBytesBounds,

@@ -6,12 +6,17 @@
 // ever deleted: given-up work becomes dead_<id>.json, compacted history moves under
 // archive/batch-<unix_ms>-<pid>/, retried failures under archive/retried/.
 //
+// With cfg.watch (long-running use), snapshot() reads again only the files that inotify named
+// since the previous call (store/dir_cache.h); the snapshot is the one a full read would give.
+//
 // Thread-safety: an instance is used by one thread at a time. Several processes may share one
 // directory: records are replaced whole by renames, and archive bookkeeping is serialized by an
 // flock on <dir>/.dsl/archive.lock (see store/archive_totals.h).
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,11 +26,17 @@
 
 namespace dslmodel::store {
 
+namespace detail {
+class DirCache;
+}
+
 class DirStore final : public CoordinationStore {
  public:
   // `clock` stamps requeued_at, dead_at, created and batch names; nullptr means the system clock.
-  // The clock, when given, must outlive the store. Touches no file.
+  // The clock, when given, must outlive the store. Touches no file: with cfg.watch, the first
+  // snapshot() sets up the watch.
   explicit DirStore(std::filesystem::path dir, StoreConfig cfg = {}, const Clock* clock = nullptr);
+  ~DirStore() override;
 
   // Reads every record of the top level, sorted by file name in each vector, and the archived
   // totals. Files that are symlinks, not regular, over cfg.max_file_size, unreadable or invalid
@@ -33,7 +44,12 @@ class DirStore final : public CoordinationStore {
   // read is skipped. Fails with kNotFound "coordination directory not found: <dir>" when the
   // directory does not exist, kIo when it is not a directory or cannot be listed. May create
   // .dsl/archive_totals.json to cache archive counts (best-effort), and nothing else.
+  // Large directories are read on a few threads; the result does not depend on their number.
   Result<Snapshot> snapshot() override;
+
+  // How many record files the last snapshot() read: all of them, or with cfg.watch those that
+  // changed since the one before (all of them again after a full rescan).
+  std::size_t files_read() const { return files_read_; }
 
   // Applies each action after re-reading its file; an action whose file vanished or whose
   // precondition no longer holds is skipped with a note. One apply() archives into one batch.
@@ -56,7 +72,9 @@ class DirStore final : public CoordinationStore {
   std::filesystem::path dir_;
   StoreConfig cfg_;
   SystemClock system_clock_;
-  const Clock* clock_;  // never null
+  const Clock* clock_;                       // never null
+  std::unique_ptr<detail::DirCache> cache_;  // with cfg.watch and a nonzero rescan interval
+  std::size_t files_read_ = 0;
 };
 
 }  // namespace dslmodel::store

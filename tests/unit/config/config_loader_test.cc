@@ -26,6 +26,8 @@ TEST(ConfigLoader, DefaultsAreTheDesignDefaults) {
   EXPECT_EQ(c.policy.agent_timeout, Seconds(60));
   EXPECT_EQ(c.policy.repair_batch, 10);
   EXPECT_EQ(c.store.max_file_size, 1u << 20);
+  EXPECT_FALSE(c.store.watch);
+  EXPECT_EQ(c.store.full_rescan_interval, Seconds(300));
   EXPECT_EQ(c.coordination_dir, "coordination");
   EXPECT_TRUE(validate_config(c).ok());
 }
@@ -77,6 +79,8 @@ agent_timeout = 30
 [actuator]
 scale_command = ["kubectl", "scale", "deployment/agents", "--replicas={target_agents}"]
 timeout = 15
+[store]
+full_rescan_interval = 0
 [labels]
 environment = "production"
 )");
@@ -88,6 +92,7 @@ environment = "production"
   EXPECT_EQ(c.policy.agent_timeout, Seconds(30));
   ASSERT_EQ(c.actuator.scale_command.size(), 4u);
   EXPECT_EQ(c.actuator.timeout, Seconds(15));
+  EXPECT_EQ(c.store.full_rescan_interval, Seconds(0));
   EXPECT_EQ(c.labels["environment"], "production");
 }
 
@@ -141,6 +146,7 @@ TEST(ConfigLoader, IntegersOutOfRangeAreRejectedNotTruncated) {
            {"[engine]\nmax_decisions = 2147483648\n", "'engine.max_decisions'"},
            {"[engine]\nlease_ttl = 0\n", "'engine.lease_ttl'"},
            {"[store]\nmax_file_size = 9223372036854775807\n", "'store.max_file_size'"},
+           {"[store]\nfull_rescan_interval = -1\n", "'store.full_rescan_interval'"},
            {"[policy]\ndefault_service_time_ms = 9223372036854775807\n",
             "'policy.default_service_time_ms'"},
            {"[actuator]\ntimeout = 9999999999\n", "'actuator.timeout'"}}) {
