@@ -20,40 +20,12 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "bench_process.h"
 
 namespace {
 
-struct Sample {
-  double seconds = 0;
-  long max_rss_kb = 0;
-  int status = 0;
-};
-
-Sample run(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  const auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = 0;
-  Sample s;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
-    s.status = -1;
-    return s;
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  s.max_rss_kb = ru.ru_maxrss;
-  s.status = status;
-  return s;
-}
+using dslmodel::bench::run;
+using dslmodel::bench::Sample;
 
 void write(const std::filesystem::path& p, const std::string& s) {
   FILE* f = std::fopen(p.c_str(), "wb");

@@ -137,10 +137,15 @@ Status FileJournal::write_line_locked(const JournalEntry& entry) {
 // Seals the active file into a segment named after its first seq, then applies retention.
 Status FileJournal::rotate_locked(TimePoint now) {
   if (index_.active_first_seq == 0) return Status::Ok();
-  const fs::path sealed = segment_path(file_, index_.active_first_seq);
-  if (Status s = platform::durable_rename_noreplace(file_, sealed); !s.ok()) {
-    spdlog::warn("journal {}: not rotated into {}: {}", file_.string(), sealed.string(),
-                 s.message());
+  // A record counted again after a crash can open a file with the seq the segment before it
+  // ends with; that segment may bear the name already, and the next seq names this one.
+  Status renamed;
+  for (std::int64_t seq = index_.active_first_seq; seq <= index_.active_first_seq + 1; ++seq) {
+    renamed = platform::durable_rename_noreplace(file_, segment_path(file_, seq));
+    if (renamed.code() != ErrorCode::kConflict) break;
+  }
+  if (!renamed.ok()) {
+    spdlog::warn("journal {}: not rotated: {}", file_.string(), renamed.message());
     return Status::Ok();
   }
   if (fd_ >= 0) ::close(fd_);

@@ -210,7 +210,14 @@ Result<std::vector<JournalEntry>> FileJournal::read_all() const {
     if (parsed.torn_at) warn_torn_once(f, *parsed.torn_at, read->size() - *parsed.torn_at);
     if (parsed.first_corrupt) warn_corrupt_once(parsed.corrupt, f, *parsed.first_corrupt);
     corrupt += parsed.corrupt + (parsed.torn_at ? 1 : 0);
-    for (JournalEntry& e : parsed.entries) entries.push_back(std::move(e));
+    for (JournalEntry& e : parsed.entries) {
+      // A counted record written again after a crash may open the next file: the later wins.
+      if (!entries.empty() && entries.back().seq == e.seq) {
+        entries.back() = std::move(e);
+      } else {
+        entries.push_back(std::move(e));
+      }
+    }
   }
   corrupt_lines_.store(corrupt);
   // A repeat counted in the index only: the record as the index has it.

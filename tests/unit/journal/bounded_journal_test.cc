@@ -17,6 +17,7 @@
 #include "core/json_text.h"
 #include "journal/file_journal.h"
 #include "journal/history.h"
+#include "unit/journal/journal_dir_test.h"
 
 namespace dslmodel::journal {
 namespace {
@@ -94,18 +95,8 @@ TEST(HistoryFold, SavedAndRestoredAnywhereFoldsTheSame) {
   EXPECT_FALSE(HistoryFold::from_json({{"recent", "x"}}).has_value());
 }
 
-class BoundedJournalTest : public ::testing::Test {
+class BoundedJournalTest : public JournalDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "dsl-bounded-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    file_ = dir_ / ".dsl" / "journal.jsonl";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   std::vector<std::string> lines() const {
     std::ifstream in(file_);
     std::vector<std::string> out;
@@ -132,9 +123,6 @@ class BoundedJournalTest : public ::testing::Test {
       out << dump_json(to_json(e)) << '\n';
     }
   }
-
-  fs::path dir_;
-  fs::path file_;
 };
 
 TEST_F(BoundedJournalTest, RepeatedSkipsAreCountedOnOneRecord) {

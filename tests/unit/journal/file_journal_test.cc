@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "unit/journal/journal_dir_test.h"
+
 namespace dslmodel::journal {
 namespace {
 
@@ -41,19 +43,8 @@ JournalEntry make_entry(Outcome outcome, const std::string& id,
   return e;
 }
 
-class FileJournalTest : public ::testing::Test {
+class FileJournalTest : public JournalDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "dsl-journal-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    file_ = dir_ / ".dsl" / "journal.jsonl";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   std::string raw() const {
     std::ifstream in(file_, std::ios::binary);
     std::stringstream ss;
@@ -63,9 +54,6 @@ class FileJournalTest : public ::testing::Test {
   void append_raw(const std::string& bytes) const {
     std::ofstream(file_, std::ios::binary | std::ios::app) << bytes;
   }
-
-  fs::path dir_;
-  fs::path file_;
 };
 
 // Every seq from 1 to n appears exactly once, in increasing order.
