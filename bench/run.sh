@@ -31,6 +31,10 @@ echo "== etcd: claim throughput and failover"
 cmake --build "$build" --target dsl_ha_bench >/dev/null
 "$build/bench/dsl_ha_bench"
 echo
+echo "== history: status and loop cycles over a journal of 200,000 records"
+cmake --build "$build" --target dsl_history_bench >/dev/null
+"$build/bench/dsl_history_bench"
+echo
 echo "== soak: a cycle's cost, memory and .dsl/ over simulated hours"
 cmake --build "$build" --target dsl_soak_bench >/dev/null
 "$build/bench/dsl_soak_bench"

@@ -181,6 +181,37 @@ ArchivedTotals read_archived_totals(const fs::path& dir, std::size_t max_file_si
   return totals;
 }
 
+ArchivedTotalsMemo::Stamp ArchivedTotalsMemo::stamp(const fs::path& dir) {
+  Stamp s;
+  struct stat st {};
+  if (::stat((dir / kArchiveDir).c_str(), &st) == 0) {
+    s.archive_ino = st.st_ino;
+    s.archive_nlink = st.st_nlink;
+    s.archive_mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  }
+  if (::stat(cache_path(dir).c_str(), &st) == 0) {
+    s.cache_ino = st.st_ino;
+    s.cache_size = static_cast<std::uint64_t>(st.st_size);
+    s.cache_mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  }
+  return s;
+}
+
+ArchivedTotals ArchivedTotalsMemo::read(const fs::path& dir, std::size_t max_file_size,
+                                        bool* uncached) {
+  const Stamp now = stamp(dir);
+  if (last_ && *last_ == now) return totals_;
+  bool counted = false;
+  totals_ = read_archived_totals(dir, max_file_size, &counted);
+  if (uncached != nullptr && counted) *uncached = true;
+  if (counted) {
+    last_.reset();
+  } else {
+    last_ = now;
+  }
+  return totals_;
+}
+
 void refresh_archive_cache(const fs::path& dir, std::size_t max_file_size) {
   Result<ArchiveLock> lock = ArchiveLock::exclusive(dir, /*try_only=*/true);
   if (!lock.ok() || !lock->locked()) return;

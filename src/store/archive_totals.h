@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,27 @@ ArchivedTotals count_batch(const std::filesystem::path& batch_dir, std::size_t m
 // REQUIRES: the caller holds ArchiveLock::shared (or exclusive) for a consistent answer.
 ArchivedTotals read_archived_totals(const std::filesystem::path& dir, std::size_t max_file_size,
                                     bool* uncached);
+
+// read_archived_totals() for a store that reads again and again (a loop): the last totals are
+// reused while neither archive/ (its inode, link count, mtime: a batch added or removed) nor the
+// cache file (its inode, size, mtime: replaced whenever a batch changes) has changed, so a cycle
+// does not pay for every batch ever archived. A read that counted a batch from its files is never
+// reused.
+class ArchivedTotalsMemo {
+ public:
+  ArchivedTotals read(const std::filesystem::path& dir, std::size_t max_file_size, bool* uncached);
+
+ private:
+  struct Stamp {
+    std::uint64_t archive_ino = 0, archive_nlink = 0, cache_ino = 0, cache_size = 0;
+    std::int64_t archive_mtime_ns = -1, cache_mtime_ns = -1;
+    bool operator==(const Stamp&) const = default;
+  };
+  static Stamp stamp(const std::filesystem::path& dir);
+
+  std::optional<Stamp> last_;
+  ArchivedTotals totals_;
+};
 
 // Caches the counts of batches that are not cached yet, when the exclusive lock can be taken
 // without waiting. Best-effort: errors are ignored. REQUIRES: no archive lock held by the caller.

@@ -55,7 +55,7 @@ Result<Snapshot> DirStore::snapshot() {
     Status s = cache_ ? cache_->read(clock_->steady_now(), snap, files_read_)
                       : read_top_level(dir_, cfg_.max_file_size, snap, files_read_);
     if (!s.ok()) return s;
-    snap.archived = detail::read_archived_totals(dir_, cfg_.max_file_size, &uncached);
+    snap.archived = archived_.read(dir_, cfg_.max_file_size, &uncached);
   }
   if (uncached) detail::refresh_archive_cache(dir_, cfg_.max_file_size);
   if (!cache_) detail::finish_snapshot(snap);  // the cache hands out finished records

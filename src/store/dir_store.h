@@ -23,6 +23,7 @@
 #include "dslmodel/clock.h"
 #include "dslmodel/config.h"
 #include "dslmodel/store.h"
+#include "store/archive_totals.h"
 
 namespace dslmodel::store {
 
@@ -75,6 +76,7 @@ class DirStore final : public CoordinationStore {
   const Clock* clock_;                       // never null
   std::unique_ptr<detail::DirCache> cache_;  // with cfg.watch and a nonzero rescan interval
   std::size_t files_read_ = 0;
+  detail::ArchivedTotalsMemo archived_;
 };
 
 }  // namespace dslmodel::store

@@ -110,5 +110,38 @@ TEST_F(DirStoreTest, UnreadableFileIsRejected) {
   EXPECT_EQ(s.rejected[0].reason, "Permission denied");
 }
 
+// A store read again and again (a loop) reuses the archived totals while archive/ and their
+// cache are unchanged, and sees every batch added or changed since.
+TEST_F(DirStoreTest, ArchivedTotalsAreReusedUntilTheArchiveChanges) {
+  const auto batch = [&](const std::string& name, int succeeded) {
+    fs::create_directories(dir_ / "archive" / name);
+    for (int i = 0; i < succeeded; ++i) {
+      std::ofstream(dir_ / "archive" / name / ("completed_" + name + std::to_string(i) + ".json"))
+          << R"({"status":"completed"})";
+    }
+  };
+  batch("batch-1-1", 3);
+  DirStore store(dir_);
+  auto first = store.snapshot();  // counts batch-1-1 from its files and caches it
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->archived.succeeded, 3);
+  ASSERT_TRUE(fs::exists(dir_ / ".dsl" / "archive_totals.json"));
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 3);
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 3);  // from the memo
+  batch("batch-2-1", 2);                               // a new batch: archive/ changed
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 5);
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 5);
+  // A batch whose cached counts change (as a retry rewrites the cache): the cache file changed.
+  std::string cache = read(".dsl/archive_totals.json");
+  const std::string from = R"("batch-2-1":{"failed":0,"succeeded":2)";
+  const auto at = cache.find(from);
+  ASSERT_NE(at, std::string::npos) << cache;
+  cache.replace(at, from.size(), R"("batch-2-1":{"failed":0,"succeeded":7)");
+  ASSERT_TRUE(platform::atomic_write_file(dir_ / ".dsl" / "archive_totals.json", cache).ok());
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 10);
+  fs::remove_all(dir_ / "archive" / "batch-1-1");  // a batch removed
+  EXPECT_EQ(store.snapshot()->archived.succeeded, 7);
+}
+
 }  // namespace
 }  // namespace dslmodel::store
