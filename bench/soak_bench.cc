@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
 struct Options {
-  std::int64_t cycles = 1200;  // 10 simulated hours
+  std::int64_t cycles = 5760;  // 2 simulated days: whole days compare the same hours
   double interval_s = 30;      // `dsl auto loop`'s default
   int window = 0;              // cycles compared at each end; 0: a tenth of the run, at most 200
   double progress_s = 5;
