@@ -121,7 +121,13 @@ TEST_F(AgentStopTest, DrainingIsReportedWhileWaitingForTheItem) {
   cfg_.grace = 5s;
   put("item", {"sleep", "0.6"});
   start();
-  ASSERT_TRUE(wait_for([&] { return queue_.claims().size() == 1; }));
+  // Stopped once the item runs (a heartbeat names it), not between its claim and its start.
+  ASSERT_TRUE(wait_for([&] {
+    for (const auto& hb : queue_.heartbeats()) {
+      if (hb.current_work == "item") return true;
+    }
+    return false;
+  }));
   stop_and_join();
   bool draining = false;
   for (const auto& hb : queue_.heartbeats()) {
