@@ -148,11 +148,11 @@ Result<std::vector<JournalEntry>> EtcdJournal::read_all() const {
 
 Result<JournalSummary> EtcdJournal::summary() const {
   std::lock_guard<std::mutex> guard(fold_mu_);
-  HistoryFold next = fold_;
+  // Records folded before a failed page stay folded: they are records, and the next call goes on
+  // after the last of them.
   Status s = scan(
-      key_for(fold_.last_seq() + 1), [&](JournalEntry&& e) { next.add(e); }, nullptr);
+      key_for(fold_.last_seq() + 1), [&](JournalEntry&& e) { fold_.add(e); }, nullptr);
   if (!s.ok()) return s;
-  fold_ = std::move(next);
   return summary_of(fold_);
 }
 

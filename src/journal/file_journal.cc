@@ -216,8 +216,8 @@ Result<std::int64_t> FileJournal::append(JournalEntry entry) {
   }
   const JournalEntry* last = index_.fold.last();
   if (last != nullptr && same_skip(*last, entry)) return count_repeat_locked(entry);
-  if (index_.repeat_unwritten && last != nullptr) {
-    const JournalEntry counted = *last;
+  if (const JournalEntry* unwritten = index_.unwritten_repeat(); unwritten != nullptr) {
+    const JournalEntry counted = *unwritten;
     if (Status s = write_line_locked(counted); !s.ok()) return s;
   }
   if (index_.active_first_seq != 0 && index_.active_size >= cfg_.segment_bytes) {

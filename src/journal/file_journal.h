@@ -39,6 +39,7 @@
 #include "dslmodel/config.h"
 #include "dslmodel/journal.h"
 #include "dslmodel/status.h"
+#include "journal/file_io.h"
 #include "journal/journal_index.h"
 #include "journal/segments.h"
 
@@ -86,6 +87,7 @@ class FileJournal final : public Journal {
 
  private:
   Status lock_file_locked(bool create) const;
+  Status lock_shared_locked(bool create, std::optional<fileio::FileLock>& lock, bool* empty) const;
   Status open_locked();
   Status sync_locked() const;
   Status for_each_newest_record(const std::function<bool(JournalEntry&&)>& fn) const;

@@ -161,13 +161,23 @@ Status FileJournal::sync_locked() const {
   return rebuild_locked();
 }
 
+// Takes the lock shared in `lock`: none when no writer ever created the lock file (with `create`,
+// it is created). Sets `*empty` when there is no journal at all.
+Status FileJournal::lock_shared_locked(bool create, std::optional<FileLock>& lock,
+                                       bool* empty) const {
+  if (Status s = lock_file_locked(create); !s.ok()) return s;
+  if (empty != nullptr) *empty = lock_fd_ < 0 && !fs::exists(file_);
+  if (lock_fd_ < 0) return Status::Ok();
+  lock.emplace(lock_fd_, LOCK_SH);
+  return lock->error() == 0 ? Status::Ok() : io_error("lock", file_, lock->error());
+}
+
 Result<JournalSummary> FileJournal::summary() const {
   std::lock_guard<std::mutex> guard(mu_);
-  const bool exists = fs::exists(file_);
-  if (Status s = lock_file_locked(exists); !s.ok()) return s;
-  if (lock_fd_ < 0 && !exists) return JournalSummary{};
   std::optional<FileLock> lock;
-  if (lock_fd_ >= 0) lock.emplace(lock_fd_, LOCK_SH);
+  bool empty = false;
+  if (Status s = lock_shared_locked(fs::exists(file_), lock, &empty); !s.ok()) return s;
+  if (empty) return JournalSummary{};
   const std::int64_t read_before = records_read_.load();
   if (Status s = sync_locked(); !s.ok()) return s;
   // A reader that had to fold many records saves the next reader the work: the index is a cache
@@ -191,10 +201,8 @@ Result<std::vector<JournalEntry>> FileJournal::records_of(std::string_view decis
 
 Result<std::vector<JournalEntry>> FileJournal::read_all() const {
   std::lock_guard<std::mutex> guard(mu_);
-  if (Status s = lock_file_locked(false); !s.ok()) return s;
   std::optional<FileLock> lock;
-  if (lock_fd_ >= 0) lock.emplace(lock_fd_, LOCK_SH);
-  if (lock && lock->error() != 0) return io_error("lock", file_, lock->error());
+  if (Status s = lock_shared_locked(false, lock, nullptr); !s.ok()) return s;
   Result<std::vector<Segment>> segments = list_segments(file_);
   if (!segments.ok()) return segments.status();
   std::vector<fs::path> files;
@@ -221,10 +229,11 @@ Result<std::vector<JournalEntry>> FileJournal::read_all() const {
   }
   corrupt_lines_.store(corrupt);
   // A repeat counted in the index only: the record as the index has it.
-  if (std::optional<JournalIndex> stored = read_index(file_);
-      stored && stored->repeat_unwritten && stored->fold.last() != nullptr && !entries.empty() &&
-      entries.back().seq == stored->fold.last_seq()) {
-    entries.back() = *stored->fold.last();
+  if (std::optional<JournalIndex> stored = read_index(file_)) {
+    const JournalEntry* counted = stored->unwritten_repeat();
+    if (counted != nullptr && !entries.empty() && entries.back().seq == counted->seq) {
+      entries.back() = *counted;
+    }
   }
   return entries;
 }
@@ -233,16 +242,15 @@ Result<std::vector<JournalEntry>> FileJournal::read_all() const {
 // returns false; a repeat counted only in the index is passed as the index has it.
 Status FileJournal::for_each_newest_record(const std::function<bool(JournalEntry&&)>& fn) const {
   std::lock_guard<std::mutex> guard(mu_);
-  if (Status s = lock_file_locked(false); !s.ok()) return s;
-  if (lock_fd_ < 0 && !fs::exists(file_)) return Status::Ok();
   std::optional<FileLock> lock;
-  if (lock_fd_ >= 0) lock.emplace(lock_fd_, LOCK_SH);
+  bool empty = false;
+  if (Status s = lock_shared_locked(false, lock, &empty); !s.ok() || empty) return s;
   if (Status s = sync_locked(); !s.ok()) return s;
   Result<std::vector<Segment>> segments = list_segments(file_);
   if (!segments.ok()) return segments.status();
   std::vector<fs::path> files{file_};
   for (auto it = segments->rbegin(); it != segments->rend(); ++it) files.push_back(it->path);
-  const JournalEntry* counted = index_.repeat_unwritten ? index_.fold.last() : nullptr;
+  const JournalEntry* counted = index_.unwritten_repeat();
   std::int64_t previous = 0;
   bool more = true;
   for (const fs::path& f : files) {

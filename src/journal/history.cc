@@ -46,8 +46,7 @@ bool is_final(const JournalEntry& e) { return e.outcome != Outcome::kIntent; }
 
 }  // namespace
 
-void HistoryFold::acted(const Decision& d, TimePoint at, TimePoint started) {
-  DecisionHistory& h = base_;
+void HistoryFold::acted(DecisionHistory& h, const Decision& d, TimePoint at, TimePoint started) {
   if (d.type == decision_type::kScaleUp) {
     if (!h.last_scale_up || at >= *h.last_scale_up) {
       h.last_scale_up_target =
@@ -89,22 +88,22 @@ void HistoryFold::add(const JournalEntry& e) {
   auto open = open_.find(d.id);
   const bool open_scale = open != open_.end() && is_scale(open->second.decision);
   if (e.outcome == Outcome::kExecuted) {
-    acted(d, e.at, open_scale ? open->second.at : e.at);
+    acted(base_, d, e.at, open_scale ? open->second.at : e.at);
   } else if (e.outcome == Outcome::kRolledBack && is_scale(d)) {
     keep_latest(base_.last_actuation, e.at);
   } else if (e.outcome == Outcome::kFailed && e.reason == kInterruptedReason && open_scale) {
-    acted(d, open->second.at, open->second.at);
+    acted(base_, d, open->second.at, open->second.at);
   }
   if (open != open_.end()) open_.erase(open);
 }
 
 DecisionHistory HistoryFold::history() const {
-  HistoryFold with_open = *this;
+  DecisionHistory h = base_;
   for (const auto& [id, intent] : open_) {
-    if (is_scale(intent.decision)) with_open.acted(intent.decision, intent.at, intent.at);
+    if (is_scale(intent.decision)) acted(h, intent.decision, intent.at, intent.at);
   }
-  with_open.base_.in_flight = static_cast<int>(open_.size());
-  return std::move(with_open.base_);
+  h.in_flight = static_cast<int>(open_.size());
+  return h;
 }
 
 std::vector<JournalEntry> HistoryFold::open_intents() const {

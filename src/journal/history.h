@@ -61,7 +61,8 @@ class HistoryFold {
   static std::optional<HistoryFold> from_json(const nlohmann::json& j);
 
  private:
-  void acted(const Decision& d, TimePoint at, TimePoint started);
+  // Records in `h` that `d` acted at `at`, its scaling having started at `started`.
+  static void acted(DecisionHistory& h, const Decision& d, TimePoint at, TimePoint started);
 
   DecisionHistory base_;                      // without the open scale intents
   std::map<std::string, JournalEntry> open_;  // decision id → its open intent

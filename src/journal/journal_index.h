@@ -26,6 +26,10 @@ struct JournalIndex {
   bool repeat_unwritten = false;
   // The highest seq of any line seen, a valid record or not: the next record's seq is above it.
   std::int64_t highest_seq = 0;
+
+  // The newest record as counted in the index only (repeat_unwritten), which readers show in
+  // place of its line; nullptr when the files hold it as it is.
+  const JournalEntry* unwritten_repeat() const { return repeat_unwritten ? fold.last() : nullptr; }
 };
 
 // "<journal>.index".
